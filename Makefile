@@ -1,0 +1,49 @@
+# The README's two commands, `make run` and `make test`, plus the long-running targets.
+# Each target installs what is missing first (tools/install-deps is idempotent).
+
+JOBS        ?= $(shell nproc)
+DEBUG_DIR   := build/debug
+RELEASE_DIR := build/release
+INSTANCE    ?= var
+CMAKE_GEN   := -G Ninja
+
+.PHONY: all deps debug release test run bench soak format clean
+
+all: release
+
+deps:
+	@tools/install-deps
+
+$(DEBUG_DIR)/build.ninja: CMakeLists.txt | deps
+	cmake -S . -B $(DEBUG_DIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DCASEFILE_SANITIZE=ON
+
+$(RELEASE_DIR)/build.ninja: CMakeLists.txt | deps
+	cmake -S . -B $(RELEASE_DIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Release
+
+debug: deps $(DEBUG_DIR)/build.ninja
+	cmake --build $(DEBUG_DIR) -j $(JOBS)
+
+release: deps $(RELEASE_DIR)/build.ninja
+	cmake --build $(RELEASE_DIR) -j $(JOBS)
+
+# Debug build with ASan and UBSan; every test, failing on the first red one.
+test: debug
+	cd $(DEBUG_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900
+
+# Creates an instance in ./var on first use, then starts the server in the foreground.
+run: release
+	@tools/run-instance $(RELEASE_DIR) $(INSTANCE)
+
+# Release-build benchmarks; each prints its table with its baseline from the same run.
+bench: release
+	@tools/run-benchmarks $(RELEASE_DIR)
+
+# Thousands of property-test seeds (make test runs hundreds).
+soak: debug
+	CASEFILE_PROPERTY_SEEDS=5000 $(DEBUG_DIR)/tests/sync/sync_property_tests
+
+format:
+	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
+
+clean:
+	rm -rf build
