@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 
 #include "base/result.hpp"
 #include "crypto/bytes.hpp"
@@ -25,13 +26,16 @@ class Ed25519PrivateKey {
 
   const SecretBytes& seed() const { return seed_; }
   const Ed25519PublicKey& public_key() const { return public_key_; }
+  // Errors: "sign_failed" (OpenSSL failure; not expected in practice).
   Result<Ed25519Signature> sign(ByteView message) const;
 
  private:
-  Ed25519PrivateKey(SecretBytes seed, Ed25519PublicKey public_key)
-      : seed_(std::move(seed)), public_key_(public_key) {}
+  struct Handle;  // the OpenSSL key, built once so signing does not re-derive it
+  Ed25519PrivateKey(SecretBytes seed, Ed25519PublicKey public_key, std::shared_ptr<const Handle> handle)
+      : seed_(std::move(seed)), public_key_(public_key), handle_(std::move(handle)) {}
   SecretBytes seed_;
   Ed25519PublicKey public_key_{};
+  std::shared_ptr<const Handle> handle_;
 };
 
 // False for any malformed key or signature, never an exception.

@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 
 #include "base/result.hpp"
 #include "crypto/bytes.hpp"
@@ -27,10 +28,12 @@ class X25519PrivateKey {
   Result<SecretBytes> agree(ByteView peer_public_key) const;
 
  private:
-  X25519PrivateKey(SecretBytes private_key, X25519PublicKey public_key)
-      : private_key_(std::move(private_key)), public_key_(public_key) {}
+  struct Handle;  // the OpenSSL key, built once so agreement does not re-derive it
+  X25519PrivateKey(SecretBytes private_key, X25519PublicKey public_key, std::shared_ptr<const Handle> handle)
+      : private_key_(std::move(private_key)), public_key_(public_key), handle_(std::move(handle)) {}
   SecretBytes private_key_;
   X25519PublicKey public_key_{};
+  std::shared_ptr<const Handle> handle_;
 };
 
 }  // namespace casefile::crypto
