@@ -1,0 +1,40 @@
+#include "schema/internal/sqlite_error.hpp"
+
+#include <sqlite3.h>
+
+#include <string>
+
+namespace casefile::schema::internal {
+
+std::string_view error_code_for(int sqlite_result) {
+  switch (sqlite_result & 0xff) {
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT:
+      return "corrupt";
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return "busy";
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+      return "io_error";
+    case SQLITE_FULL:
+      return "full";
+    case SQLITE_CONSTRAINT:
+      return "constraint";
+    default:
+      return "database_error";
+  }
+}
+
+Error sqlite_error(int sqlite_result, sqlite3* connection, std::string_view what) {
+  std::string message(what);
+  message += ": ";
+  // sqlite3_errmsg describes the most recent failure on the connection; when
+  // there is none (or no connection) use the generic text for the code.
+  const char* detail = connection != nullptr ? sqlite3_errmsg(connection) : sqlite3_errstr(sqlite_result);
+  message += detail != nullptr ? detail : "unknown error";
+  message += " (sqlite " + std::to_string(sqlite_result) + ")";
+  return make_error(std::string(error_code_for(sqlite_result)), std::move(message));
+}
+
+}  // namespace casefile::schema::internal
