@@ -76,6 +76,21 @@ TEST_F(Rekey, KeepsTheDataAndTheOldKeyStopsWorking) {
   EXPECT_EQ(count_notes(*with_new_key), kRows + 1);
 }
 
+TEST_F(Rekey, DatabaseLargerThanThePageCacheIsRekeyedWhole) {
+  // A 20-page cache against a ~400-page database: the rekey transaction must
+  // spill re-encrypted pages to the WAL before it commits.
+  {
+    auto database = Database::open(path_, old_key_);
+    ASSERT_TRUE(database.ok());
+    ASSERT_TRUE(database->execute("PRAGMA cache_size = 20").ok());
+    auto rekeyed = database->rekey(new_key_);
+    ASSERT_TRUE(rekeyed.ok()) << rekeyed.error().message;
+  }
+  auto with_new_key = Database::open(path_, new_key_);
+  ASSERT_TRUE(with_new_key.ok()) << with_new_key.error().message;
+  expect_intact(*with_new_key);
+}
+
 TEST_F(Rekey, OldKeyFailsEvenWhileTheRekeyingConnectionStaysOpen) {
   auto database = Database::open(path_, old_key_);
   ASSERT_TRUE(database.ok());
