@@ -209,7 +209,10 @@ Result<Bytes> rewrap_key_file(ByteView contents, std::string_view old_passphrase
 
 Status write_key_file(const std::filesystem::path& path, ByteView contents) {
   const std::filesystem::path directory = path.has_parent_path() ? path.parent_path() : ".";
-  std::string temporary = (directory / ("." + path.filename().string() + ".tmp-XXXXXX")).string();
+  // Appended piecewise: GCC 12 raises a false -Wrestrict on "." + string.
+  std::string temporary_name(1, '.');
+  temporary_name.append(path.filename().string()).append(".tmp-XXXXXX");
+  std::string temporary = (directory / temporary_name).string();
   // mkstemp creates the file with mode 0600.
   FileDescriptor file(::mkstemp(temporary.data()));
   if (file.get() < 0) return io_error("cannot create a temporary file beside", path, errno);
