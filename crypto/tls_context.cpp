@@ -51,7 +51,7 @@ OpenSslPtr<BIO> memory_bio(ByteView bytes) {
 // Settings shared by both ends: the protocol floor, the suites and groups.
 Status apply_common_settings(SSL_CTX* context) {
   if (SSL_CTX_set_min_proto_version(context, TLS1_2_VERSION) != 1) return tls_error("cannot set TLS floor");
-  SSL_CTX_set_options(context, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_CLIENT_RENEGOTIATION);
+  SSL_CTX_set_options(context, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
   if (SSL_CTX_set_cipher_list(context, std::string(kTls12CipherList).c_str()) != 1) {
     return tls_error("cannot set TLS 1.2 suites");
   }
