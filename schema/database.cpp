@@ -262,10 +262,18 @@ Status Database::export_to(const std::filesystem::path& destination,
   const std::string page_size =
       "PRAGMA casefile_export.cipher_page_size = " + std::to_string(options_.cipher_page_size);
   const std::string copy_version = "PRAGMA casefile_export.user_version = " + *version;
-  Status status = connection_->run_script(page_size.c_str(), "export page size");
-  if (status.ok())
-    status = connection_->run_script("SELECT sqlcipher_export('casefile_export')", "sqlcipher_export");
-  if (status.ok()) status = connection_->run_script(copy_version.c_str(), "export user_version");
+  // One transaction around the copy: a single consistent snapshot of the
+  // source, whatever other connections write meanwhile.
+  const char* const steps[] = {page_size.c_str(), "BEGIN", "SELECT sqlcipher_export('casefile_export')",
+                               copy_version.c_str(), "COMMIT"};
+  Status status;
+  for (const char* step : steps) {
+    status = connection_->run_script(step, "export");
+    if (!status.ok()) break;
+  }
+  if (!status.ok() && sqlite3_get_autocommit(handle) == 0) {
+    (void)connection_->run_script("ROLLBACK", "rollback of export");
+  }
   Status detached = connection_->run_script("DETACH DATABASE casefile_export", "detach after export");
   if (!status.ok()) {
     std::filesystem::remove(destination, ignored);

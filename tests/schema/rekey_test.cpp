@@ -103,6 +103,20 @@ TEST_F(Rekey, OldKeyFailsEvenWhileTheRekeyingConnectionStaysOpen) {
   expect_intact(*with_new_key);
 }
 
+TEST_F(Rekey, ReaderLeftOpenUnderTheOldKeyFailsInsteadOfReadingGarbage) {
+  auto database = Database::open(path_, old_key_);
+  ASSERT_TRUE(database.ok());
+  auto stale_reader = Database::open_reader(path_, old_key_);
+  ASSERT_TRUE(stale_reader.ok());
+  EXPECT_EQ(count_notes(*stale_reader), kRows);
+  ASSERT_TRUE(database->rekey(new_key_).ok());
+  auto query = stale_reader->prepare("SELECT sum(length(body)) FROM notes");
+  ASSERT_TRUE(query.ok());
+  auto row = query->step();
+  ASSERT_FALSE(row.ok());
+  EXPECT_EQ(row.error().code, "corrupt") << row.error().message;
+}
+
 TEST_F(Rekey, IsRefusedWhileAReaderHoldsASnapshot) {
   DatabaseOptions impatient;
   impatient.busy_timeout = std::chrono::milliseconds(0);
