@@ -175,6 +175,26 @@ TEST_F(DatabaseTest, UniqueAndForeignKeyViolationsAreConstraint) {
   EXPECT_EQ(result.error().code, "constraint");
 }
 
+TEST_F(DatabaseTest, FullDatabaseReportsFullAndKeepsTheLastCommit) {
+  ASSERT_TRUE(insert_note(*database_, 1, crypto::as_bytes("committed before the disk filled")).ok());
+  // max_page_count stands in for a full disk: SQLite answers SQLITE_FULL the same way.
+  const auto pages = testing::query_int64(*database_, "PRAGMA page_count");
+  ASSERT_TRUE(database_->execute("PRAGMA max_page_count = " + std::to_string(pages + 3)).ok());
+  const auto body = crypto::random_bytes(700);
+  ASSERT_TRUE(body.ok());
+  Status status;
+  {
+    auto transaction = database_->begin();
+    ASSERT_TRUE(transaction.ok());
+    for (int i = 0; i < 100 && status.ok(); ++i) status = insert_note(*database_, 2, *body);
+    ASSERT_FALSE(status.ok());
+    EXPECT_EQ(status.error().code, "full") << status.error().message;
+  }
+  EXPECT_EQ(count_notes(*database_), 1);
+  ASSERT_TRUE(database_->execute("PRAGMA max_page_count = 1000000").ok());
+  EXPECT_TRUE(insert_note(*database_, 3, *body).ok());
+}
+
 TEST_F(DatabaseTest, SecondWriterGetsBusyWhileFirstHoldsTheWriteLock) {
   DatabaseOptions impatient;
   impatient.busy_timeout = std::chrono::milliseconds(0);
