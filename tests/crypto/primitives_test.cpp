@@ -7,6 +7,7 @@
 #include "crypto/constant_time.hpp"
 #include "crypto/ed25519.hpp"
 #include "crypto/hash.hpp"
+#include "crypto/internal/aead_any_size.hpp"
 #include "crypto/random.hpp"
 #include "crypto/scrypt.hpp"
 #include "crypto/secret_bytes.hpp"
@@ -112,6 +113,36 @@ TEST(Aead, PublicApiRoundTripsAndRefusesWrongSizesAndTampering) {
     EXPECT_EQ(aead_seal(algorithm, Bytes(16, 1), nonce, {}, {}).error().code, "invalid_key");
     EXPECT_EQ(aead_seal(algorithm, key, Bytes(16, 1), {}, {}).error().code, "invalid_nonce");
   }
+}
+
+// Nonces over OpenSSL's 128-byte GCM limit take a composed path (aead.cpp);
+// Wycheproof checks its output, this checks that it also refuses forgeries.
+TEST(Aead, GcmWithNoncesBeyondOpenSslsLimitRoundTripsAndRefusesTampering) {
+  const Bytes key(32, 1);
+  const Bytes nonce(200, 2);
+  const Bytes plaintext(100, 3);
+  auto sealed =
+      internal::aead_seal_any_size(AeadAlgorithm::aes_256_gcm, key, nonce, as_bytes("ad"), plaintext, 16);
+  ASSERT_TRUE(sealed.ok());
+  auto opened =
+      internal::aead_open_any_size(AeadAlgorithm::aes_256_gcm, key, nonce, as_bytes("ad"), *sealed, 16);
+  ASSERT_TRUE(opened.ok());
+  EXPECT_EQ(*opened, plaintext);
+  for (std::size_t byte : {std::size_t{0}, std::size_t{99}, std::size_t{100}, std::size_t{115}}) {
+    Bytes tampered = *sealed;
+    tampered[byte] ^= 0x80;
+    EXPECT_EQ(
+        internal::aead_open_any_size(AeadAlgorithm::aes_256_gcm, key, nonce, as_bytes("ad"), tampered, 16)
+            .error()
+            .code,
+        "decrypt_failed")
+        << byte;
+  }
+  Bytes other_nonce = nonce;
+  other_nonce[150] ^= 1;
+  EXPECT_FALSE(
+      internal::aead_open_any_size(AeadAlgorithm::aes_256_gcm, key, other_nonce, as_bytes("ad"), *sealed, 16)
+          .ok());
 }
 
 // RFC 8032 §7.1, TEST 1.
