@@ -7,6 +7,7 @@
 // After Google Benchmark's own table it prints the ratios from this run.
 #include <benchmark/benchmark.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -92,6 +93,9 @@ void BatchedInsert(benchmark::State& state, Storage storage) {
 // Keeps each benchmark's rows/s for the ratio table.
 class RateRecorder : public benchmark::ConsoleReporter {
  public:
+  // Colour only on a terminal, so piped output (tools/run-benchmarks, reports) stays plain.
+  RateRecorder() : ConsoleReporter(isatty(STDOUT_FILENO) ? OO_ColorTabular : OO_Tabular) {}
+
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const Run& run : runs) {
       if (run.error_occurred) continue;
