@@ -28,7 +28,7 @@ struct FieldDeclaration {
   FieldType type;  // for a sealed field, the type of its plaintext
   Protection protection = Protection::clear;
   Presence presence = Presence::optional;
-  std::string description;  // one sentence: what it holds and why it is clear or sealed
+  std::string description;          // one sentence: what it holds and why it is clear or sealed
   std::uint32_t since_version = 1;  // the first schema version that declares it
 
   friend bool operator==(const FieldDeclaration&, const FieldDeclaration&) = default;

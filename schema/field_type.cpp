@@ -28,32 +28,59 @@ std::string_view field_kind_name(FieldKind kind) {
   return "unknown";
 }
 
+namespace {
+
+FieldType of_kind(FieldKind kind) {
+  FieldType type;
+  type.kind = kind;
+  return type;
+}
+
+}  // namespace
+
 FieldType text_type(std::size_t max_length) {
-  return FieldType{.kind = FieldKind::text, .max_length = max_length};
+  FieldType type;
+  type.kind = FieldKind::text;
+  type.max_length = max_length;
+  return type;
 }
 
 FieldType integer_type(std::int64_t minimum, std::int64_t maximum) {
-  return FieldType{.kind = FieldKind::integer, .minimum = minimum, .maximum = maximum};
+  FieldType type;
+  type.kind = FieldKind::integer;
+  type.minimum = minimum;
+  type.maximum = maximum;
+  return type;
 }
 
-FieldType boolean_type() { return FieldType{.kind = FieldKind::boolean}; }
+FieldType boolean_type() { return of_kind(FieldKind::boolean); }
 
-FieldType date_type() { return FieldType{.kind = FieldKind::date}; }
+FieldType date_type() { return of_kind(FieldKind::date); }
 
 FieldType timestamp_type() {
-  return FieldType{.kind = FieldKind::timestamp, .minimum = kEarliestTimestamp, .maximum = kLatestTimestamp};
+  FieldType type;
+  type.kind = FieldKind::timestamp;
+  type.minimum = kEarliestTimestamp;
+  type.maximum = kLatestTimestamp;
+  return type;
 }
 
 FieldType enumeration_type(std::vector<std::string> values) {
-  return FieldType{.kind = FieldKind::enumeration, .values = std::move(values)};
+  FieldType type;
+  type.kind = FieldKind::enumeration;
+  type.values = std::move(values);
+  return type;
 }
 
-FieldType reference_type() { return FieldType{.kind = FieldKind::reference}; }
+FieldType reference_type() { return of_kind(FieldKind::reference); }
 
-FieldType digest_type() { return FieldType{.kind = FieldKind::digest}; }
+FieldType digest_type() { return of_kind(FieldKind::digest); }
 
 FieldType structured_type(std::size_t max_length) {
-  return FieldType{.kind = FieldKind::structured, .max_length = max_length};
+  FieldType type;
+  type.kind = FieldKind::structured;
+  type.max_length = max_length;
+  return type;
 }
 
 }  // namespace casefile::schema

@@ -30,7 +30,8 @@ Status check_lifecycle_write(const CollectionDeclaration& collection, const Fiel
       return ok_status();
     case Lifecycle::final_on_creation:
       if (current != nullptr) {
-        return make_error("record_finalized", "a record of '" + collection.name + "' cannot change once made");
+        return make_error("record_finalized",
+                          "a record of '" + collection.name + "' cannot change once made");
       }
       return ok_status();
     case Lifecycle::draft_finalized:
@@ -81,7 +82,8 @@ Status check_purge(const FieldMap& case_fields, const CalendarDate& today) {
   }
   const ValueView* retention = find_value(case_fields, "retention_until");
   const auto* retention_text = retention != nullptr ? std::get_if<std::string_view>(retention) : nullptr;
-  const auto retention_until = retention_text != nullptr ? parse_calendar_date(*retention_text) : std::nullopt;
+  const auto retention_until =
+      retention_text != nullptr ? parse_calendar_date(*retention_text) : std::nullopt;
   if (!retention_until) {
     return make_error("retention_not_set", "the case has no retention_until date, so it is kept");
   }

@@ -12,9 +12,9 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr std::array kAllKinds = {FieldKind::text,      FieldKind::integer,     FieldKind::boolean,
-                                  FieldKind::date,      FieldKind::timestamp,   FieldKind::enumeration,
-                                  FieldKind::reference, FieldKind::digest,      FieldKind::structured};
+constexpr std::array kAllKinds = {FieldKind::text,      FieldKind::integer,   FieldKind::boolean,
+                                  FieldKind::date,      FieldKind::timestamp, FieldKind::enumeration,
+                                  FieldKind::reference, FieldKind::digest,    FieldKind::structured};
 
 std::string_view lifecycle_name(Lifecycle lifecycle) {
   switch (lifecycle) {
@@ -39,7 +39,7 @@ json::object constraint_to_json(const FieldType& type) {
   switch (type.kind) {
     case FieldKind::text:
     case FieldKind::structured:
-      constraint["max_length"] = type.max_length;
+      constraint["max_length"] = static_cast<std::int64_t>(type.max_length);
       break;
     case FieldKind::integer:
     case FieldKind::timestamp:
@@ -62,7 +62,7 @@ json::object field_to_json(const FieldDeclaration& field) {
   object["constraint"] = constraint_to_json(field.type);
   object["protection"] = field.protection == Protection::clear ? "clear" : "sealed";
   object["required"] = field.presence == Presence::required;
-  object["since_version"] = field.since_version;
+  object["since_version"] = static_cast<std::int64_t>(field.since_version);
   object["description"] = field.description;
   return object;
 }
@@ -77,7 +77,8 @@ json::object collection_to_json(const CollectionDeclaration& collection) {
   object["fields"] = std::move(fields);
   json::array rules;
   for (const DateOrderRule& rule : collection.date_orders) {
-    rules.emplace_back(json::object{{"rule", "date_order"}, {"earlier", rule.earlier}, {"later", rule.later}});
+    rules.emplace_back(
+        json::object{{"rule", "date_order"}, {"earlier", rule.earlier}, {"later", rule.later}});
   }
   for (const DerivedFlagRule& rule : collection.derived_flags) {
     rules.emplace_back(json::object{{"rule", "derived_flag"},
@@ -138,12 +139,13 @@ Result<std::vector<std::string>> read_strings(const json::object& object, std::s
   return strings;
 }
 
-#define CASEFILE_ASSIGN_OR_RETURN(target, expr) \
-  auto target##_result = (expr);                \
+#define CASEFILE_ASSIGN_OR_RETURN(target, expr)                         \
+  auto target##_result = (expr);                                        \
   if (!target##_result.ok()) return std::move(target##_result).error(); \
   auto target = std::move(target##_result).value()
 
-Result<FieldType> read_type(const std::string& kind_name, const json::object& constraint, std::string_view where) {
+Result<FieldType> read_type(const std::string& kind_name, const json::object& constraint,
+                            std::string_view where) {
   FieldType type;
   bool known = false;
   for (FieldKind kind : kAllKinds) {
@@ -187,7 +189,8 @@ Result<FieldType> read_type(const std::string& kind_name, const json::object& co
 Result<FieldDeclaration> read_field(const json::value& value, const std::string& where) {
   CASEFILE_ASSIGN_OR_RETURN(object, as_object(value, where));
   CASEFILE_RETURN_IF_ERROR(expect_keys(
-      *object, {"name", "type", "constraint", "protection", "required", "since_version", "description"}, where));
+      *object, {"name", "type", "constraint", "protection", "required", "since_version", "description"},
+      where));
   FieldDeclaration field;
   CASEFILE_ASSIGN_OR_RETURN(name, read_string(*object, "name", where));
   CASEFILE_ASSIGN_OR_RETURN(kind, read_string(*object, "type", where));
@@ -221,7 +224,8 @@ Status read_rule(const json::value& value, const std::string& where, CollectionD
     return ok_status();
   }
   if (rule == "derived_flag") {
-    CASEFILE_RETURN_IF_ERROR(expect_keys(*object, {"rule", "flag", "source", "true_when", "false_when"}, where));
+    CASEFILE_RETURN_IF_ERROR(
+        expect_keys(*object, {"rule", "flag", "source", "true_when", "false_when"}, where));
     CASEFILE_ASSIGN_OR_RETURN(flag, read_string(*object, "flag", where));
     CASEFILE_ASSIGN_OR_RETURN(source, read_string(*object, "source", where));
     CASEFILE_ASSIGN_OR_RETURN(true_when, read_strings(*object, "true_when", where));
@@ -235,7 +239,8 @@ Status read_rule(const json::value& value, const std::string& where, CollectionD
 
 Result<CollectionDeclaration> read_collection(const json::value& value, const std::string& where) {
   CASEFILE_ASSIGN_OR_RETURN(object, as_object(value, where));
-  CASEFILE_RETURN_IF_ERROR(expect_keys(*object, {"name", "description", "lifecycle", "fields", "rules"}, where));
+  CASEFILE_RETURN_IF_ERROR(
+      expect_keys(*object, {"name", "description", "lifecycle", "fields", "rules"}, where));
   CollectionDeclaration collection;
   CASEFILE_ASSIGN_OR_RETURN(name, read_string(*object, "name", where));
   CASEFILE_ASSIGN_OR_RETURN(description, read_string(*object, "description", where));
@@ -243,7 +248,8 @@ Result<CollectionDeclaration> read_collection(const json::value& value, const st
   collection.name = std::move(name);
   collection.description = std::move(description);
   bool known_lifecycle = false;
-  for (Lifecycle candidate : {Lifecycle::editable, Lifecycle::draft_finalized, Lifecycle::final_on_creation}) {
+  for (Lifecycle candidate :
+       {Lifecycle::editable, Lifecycle::draft_finalized, Lifecycle::final_on_creation}) {
     if (lifecycle_name(candidate) == lifecycle) {
       collection.lifecycle = candidate;
       known_lifecycle = true;
@@ -261,7 +267,8 @@ Result<CollectionDeclaration> read_collection(const json::value& value, const st
   }
   std::size_t index = 0;
   for (const json::value& rule_value : rules.get_array()) {
-    CASEFILE_RETURN_IF_ERROR(read_rule(rule_value, where + ".rules[" + std::to_string(index++) + "]", collection));
+    CASEFILE_RETURN_IF_ERROR(
+        read_rule(rule_value, where + ".rules[" + std::to_string(index++) + "]", collection));
   }
   return collection;
 }
@@ -273,10 +280,13 @@ json::value schema_to_json(const SchemaDeclaration& schema) {
   for (const CollectionDeclaration& collection : schema.collections) {
     collections.emplace_back(collection_to_json(collection));
   }
-  return json::object{{"schema_version", schema.version}, {"collections", std::move(collections)}};
+  return json::object{{"schema_version", static_cast<std::int64_t>(schema.version)},
+                      {"collections", std::move(collections)}};
 }
 
-std::string schema_to_json_text(const SchemaDeclaration& schema) { return json::serialize(schema_to_json(schema)); }
+std::string schema_to_json_text(const SchemaDeclaration& schema) {
+  return json::serialize(schema_to_json(schema));
+}
 
 Result<SchemaDeclaration> schema_from_json(std::string_view text) {
   boost::system::error_code parse_error;

@@ -87,9 +87,9 @@ std::string_view value_kind_name(const ValueView& value) {
 }
 
 Error wrong_type(std::string_view field_name, FieldKind expected, const ValueView& value) {
-  return field_error("wrong_type", field_name,
-                     "expects " + std::string(field_kind_name(expected)) + ", got " +
-                         std::string(value_kind_name(value)));
+  return field_error(
+      "wrong_type", field_name,
+      "expects " + std::string(field_kind_name(expected)) + ", got " + std::string(value_kind_name(value)));
 }
 
 Status validate_string(const FieldType& type, std::string_view field_name, std::string_view text) {
@@ -161,7 +161,8 @@ const T* get_if_value(const FieldMap& fields, std::string_view name) {
 }
 
 bool involves(const FieldMap* touched, std::string_view first, std::string_view second) {
-  return touched == nullptr || find_value(*touched, first) != nullptr || find_value(*touched, second) != nullptr;
+  return touched == nullptr || find_value(*touched, first) != nullptr ||
+         find_value(*touched, second) != nullptr;
 }
 
 }  // namespace
@@ -181,9 +182,9 @@ Status validate_value(const FieldType& type, std::string_view field_name, const 
   const auto* number = std::get_if<std::int64_t>(&value);
   if (number == nullptr) return wrong_type(field_name, type.kind, value);
   if (*number < type.minimum || *number > type.maximum) {
-    return field_error("value_out_of_range", field_name,
-                       "must lie in [" + std::to_string(type.minimum) + ", " + std::to_string(type.maximum) +
-                           "]");
+    return field_error(
+        "value_out_of_range", field_name,
+        "must lie in [" + std::to_string(type.minimum) + ", " + std::to_string(type.maximum) + "]");
   }
   return ok_status();
 }
@@ -203,7 +204,8 @@ Status validate_field_write(const CollectionDeclaration& collection, std::string
   }
   const auto* sealed = std::get_if<SealedView>(&value);
   if (field->protection == Protection::clear) {
-    if (sealed != nullptr) return field_error("clear_field_sealed", field_name, "is clear but holds an envelope");
+    if (sealed != nullptr)
+      return field_error("clear_field_sealed", field_name, "is clear but holds an envelope");
     return validate_value(field->type, field_name, value);
   }
   if (level == ValidationLevel::server) {
@@ -250,8 +252,9 @@ Status check_consistency(const CollectionDeclaration& collection, const FieldMap
     const auto earlier = parse_calendar_date(*earlier_text);
     const auto later = parse_calendar_date(*later_text);
     if (earlier && later && *earlier > *later) {
-      return make_error("inconsistent_fields", "field '" + rule.earlier + "' of collection '" + collection.name +
-                                                   "' comes after field '" + rule.later + "'");
+      return make_error("inconsistent_fields", "field '" + rule.earlier + "' of collection '" +
+                                                   collection.name + "' comes after field '" + rule.later +
+                                                   "'");
     }
   }
   return ok_status();
