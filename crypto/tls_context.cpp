@@ -15,7 +15,8 @@
 namespace casefile::crypto {
 namespace {
 
-constexpr std::string_view kTls13Suites = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
+constexpr std::string_view kTls13Suites =
+    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
 constexpr std::string_view kGroups = "X25519:P-256:P-384";
 constexpr std::uintmax_t kMaxPemFileSize = 1024 * 1024;
 // Binds resumed sessions to this application (RFC 5246 §7.4.1.2 session ids).
@@ -58,7 +59,8 @@ Status apply_common_settings(SSL_CTX* context) {
   if (SSL_CTX_set_ciphersuites(context, std::string(kTls13Suites).c_str()) != 1) {
     return tls_error("cannot set TLS 1.3 suites");
   }
-  if (SSL_CTX_set1_groups_list(context, std::string(kGroups).c_str()) != 1) return tls_error("cannot set groups");
+  if (SSL_CTX_set1_groups_list(context, std::string(kGroups).c_str()) != 1)
+    return tls_error("cannot set groups");
   // Thousands of idle keep-alive connections should not each hold 34 KB of buffers.
   SSL_CTX_set_mode(context, SSL_MODE_RELEASE_BUFFERS);
   return ok_status();
@@ -88,8 +90,9 @@ Result<std::string> read_pem_file(const std::filesystem::path& path, SecretBytes
 // The pin lives in the context's ex_data, freed with the context.
 int pin_index() {
   static const int index = SSL_CTX_get_ex_new_index(
-      0, nullptr, nullptr, nullptr,
-      [](void*, void* pointer, CRYPTO_EX_DATA*, int, long, void*) { delete static_cast<Sha256Digest*>(pointer); });
+      0, nullptr, nullptr, nullptr, [](void*, void* pointer, CRYPTO_EX_DATA*, int, long, void*) {
+        delete static_cast<Sha256Digest*>(pointer);
+      });
   return index;
 }
 
@@ -147,8 +150,10 @@ Result<TlsContextHandle> make_server_tls_context(std::string_view certificate_pe
   if (!key_bio) return tls_error("out of memory");
   OpenSslPtr<EVP_PKEY> key(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, refuse_passphrase, nullptr));
   if (!key) return make_error("invalid_private_key", "no unencrypted PEM private key: " + openssl_reason());
-  if (SSL_CTX_use_PrivateKey(context.get(), key.get()) != 1 || SSL_CTX_check_private_key(context.get()) != 1) {
-    return make_error("invalid_private_key", "the private key does not match the certificate: " + openssl_reason());
+  if (SSL_CTX_use_PrivateKey(context.get(), key.get()) != 1 ||
+      SSL_CTX_check_private_key(context.get()) != 1) {
+    return make_error("invalid_private_key",
+                      "the private key does not match the certificate: " + openssl_reason());
   }
   return context;
 }

@@ -1,0 +1,81 @@
+// Router: method + path template -> handler.
+//
+// A template is a path of '/'-separated segments; a segment "{name}" matches
+// any one non-empty segment and hands its percent-decoded value to the
+// handler in Request::path_parameters. When several templates match a path,
+// the one with a literal segment where the others have a parameter wins
+// (compared left to right), so "/v1/cases/new" beats "/v1/cases/{case_id}".
+//
+// Handlers run on an I/O thread unless registered with
+// Execution::blocking_pool; anything that may block (SQLite, files) must use
+// the pool, or it stalls every connection sharing that thread.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.hpp"
+#include "server/http_message.hpp"
+
+namespace casefile::server {
+
+enum class RouteExecution { io_thread, blocking_pool };
+
+struct RouteOptions {
+  RouteExecution execution = RouteExecution::io_thread;
+  // Media types accepted for a request body; a request with a body of any
+  // other type is answered 415 unsupported_media_type.
+  std::vector<std::string> body_media_types = {"application/json"};
+};
+
+class Router {
+ public:
+  using Handler = std::function<Response(const Request&)>;
+  using Execution = RouteExecution;
+
+  struct Route;  // defined in router.cpp
+
+  // What match() found: the route (for dispatch) and its template (a metrics
+  // label of bounded cardinality, unlike the path).
+  struct Match {
+    const Route* route = nullptr;
+    std::string path_template;
+    Execution execution = Execution::io_thread;
+    std::map<std::string, std::string, std::less<>> path_parameters;
+  };
+
+  Router();
+  ~Router();
+  Router(Router&&) noexcept;
+  Router& operator=(Router&&) noexcept;
+
+  // Errors: "invalid_route" (empty method, template not starting with '/',
+  // empty or malformed segment), "duplicate_route".
+  Status add(std::string_view method, std::string_view path_template, Handler handler,
+             RouteOptions options = RouteOptions());
+
+  // Errors, each ready to send with error_response():
+  //   "bad_request" (target not in origin form, bad percent-encoding),
+  //   "not_found", "method_not_allowed" (message lists the allowed methods).
+  Result<Match> match(std::string_view method, std::string_view path) const;
+
+  // The methods registered for `path`, comma-separated, for a 405's Allow header.
+  std::string allowed_methods(std::string_view path) const;
+
+  // Checks the body's media type, fills request.path_parameters and calls the
+  // handler. A handler that throws (a programming error) gets a logged-by-caller
+  // 500 internal_error, never a crashed process.
+  Response dispatch(const Match& match, Request& request) const;
+
+ private:
+  std::vector<std::unique_ptr<Route>> routes_;
+};
+
+// The HTTP status of an error code returned by Router::match().
+unsigned status_of_routing_error(std::string_view code);
+
+}  // namespace casefile::server
