@@ -78,11 +78,11 @@ Status verify_change_inclusion(const SignedChange& change, const BatchHeader& he
 }
 
 bool VerifiedBatchCache::contains(const BatchHeader& header) const {
-  return verified_.count(batch_signing_message(header)) > 0;
+  return verified_.count(crypto::sha256(batch_signing_message(header))) > 0;
 }
 
 void VerifiedBatchCache::insert(const BatchHeader& header) {
-  verified_.insert(batch_signing_message(header));
+  verified_.insert(crypto::sha256(batch_signing_message(header)));
 }
 
 Status VerifiedBatchCache::verify(const BatchHeader& header, crypto::ByteView author_public_key) {

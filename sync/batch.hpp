@@ -84,9 +84,9 @@ class VerifiedBatchCache {
   Status verify(const BatchHeader& header, crypto::ByteView author_public_key);
 
  private:
-  // Keyed by the whole signed message, so a header that differs in any
-  // signed field is verified afresh.
-  std::set<crypto::Bytes> verified_;
+  // Keyed by a hash of the whole signed message, so a header that differs in
+  // any signed field is verified afresh.
+  std::set<crypto::Sha256Digest> verified_;
 };
 
 }  // namespace casefile::sync

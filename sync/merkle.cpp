@@ -12,11 +12,12 @@ std::uint64_t split_point(std::uint64_t n) { return std::bit_floor(n - 1); }
 }  // namespace
 
 MerkleHash merkle_leaf_hash(crypto::ByteView leaf_data) {
-  crypto::Sha256 hasher;
-  const std::uint8_t prefix = 0x00;
-  hasher.update({&prefix, 1});
-  hasher.update(leaf_data);
-  return hasher.finish();
+  // One-shot hashing of a copy is cheaper than an incremental context for
+  // change-sized leaves.
+  crypto::Bytes input(leaf_data.size() + 1);
+  input[0] = 0x00;
+  if (!leaf_data.empty()) std::copy(leaf_data.begin(), leaf_data.end(), input.begin() + 1);
+  return crypto::sha256(input);
 }
 
 MerkleHash merkle_node_hash(const MerkleHash& left, const MerkleHash& right) {

@@ -50,9 +50,9 @@ class StrictHandler {
   }
   bool on_string(json::string_view part, std::size_t, json::error_code& ec) {
     if (!append(string_, part, ec)) return false;
-    json::value text{json::string(string_)};
+    json::string text(string_);
     string_.clear();
-    return add(std::move(text), ec);
+    return add(json::value(std::move(text)), ec);
   }
   bool on_key_part(json::string_view part, std::size_t, json::error_code& ec) {
     return append(key_, part, ec);

@@ -5,6 +5,15 @@
 
 namespace casefile::sync::internal {
 
+// resize + memcpy rather than vector::insert, which GCC 12 at -O3 flags
+// with a false -Warray-bounds.
+void ByteWriter::raw(crypto::ByteView bytes) {
+  if (bytes.empty()) return;
+  const std::size_t old_size = out_.size();
+  out_.resize(old_size + bytes.size());
+  std::memcpy(out_.data() + old_size, bytes.data(), bytes.size());
+}
+
 void ByteWriter::short_text(std::string_view text) {
   assert(text.size() <= 0xffff);
   u16(static_cast<std::uint16_t>(text.size()));

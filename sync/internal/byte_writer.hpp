@@ -17,7 +17,7 @@ class ByteWriter {
   void u16(std::uint16_t value) { unsigned_be(value, 2); }
   void u32(std::uint32_t value) { unsigned_be(value, 4); }
   void u64(std::uint64_t value) { unsigned_be(value, 8); }
-  void raw(crypto::ByteView bytes) { out_.insert(out_.end(), bytes.begin(), bytes.end()); }
+  void raw(crypto::ByteView bytes);
   // u16 length, then the bytes. REQUIRES: text.size() <= 0xffff.
   void short_text(std::string_view text);
   // u32 length, then the bytes.
