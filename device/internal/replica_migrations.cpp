@@ -1,0 +1,60 @@
+#include "device/internal/replica_migrations.hpp"
+
+#include <vector>
+
+namespace casefile::device::internal {
+namespace {
+
+// Version 1: meta, records, outbox, quarantine.
+//
+// 64-bit unsigned values (HLC, next sequence) are stored as the signed
+// integer with the same bits; only the outbox sequence is compared in SQL, and
+// it is kept within 1..2^63-1 by the store and by the CHECK below.
+// Every table that holds a case's data carries case_id at the front of an
+// index, so purging a case is one indexed DELETE per table.
+constexpr const char* kVersion1 = R"sql(
+CREATE TABLE replica_meta (
+  singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+  pull_cursor TEXT NOT NULL,
+  next_sequence INTEGER NOT NULL,
+  clock_last INTEGER NOT NULL,
+  clock_offset_millis INTEGER NOT NULL
+);
+INSERT INTO replica_meta (singleton, pull_cursor, next_sequence, clock_last, clock_offset_millis)
+  VALUES (1, '', 1, 0, 0);
+
+CREATE TABLE records (
+  case_id BLOB NOT NULL CHECK (length(case_id) = 16),
+  collection TEXT NOT NULL,
+  record_id BLOB NOT NULL CHECK (length(record_id) = 16),
+  state BLOB NOT NULL
+);
+CREATE UNIQUE INDEX records_by_key ON records (case_id, collection, record_id);
+
+CREATE TABLE outbox (
+  sequence INTEGER PRIMARY KEY CHECK (sequence > 0),
+  case_id BLOB NOT NULL CHECK (length(case_id) = 16),
+  change BLOB NOT NULL
+);
+CREATE INDEX outbox_by_case ON outbox (case_id);
+
+CREATE TABLE quarantine (
+  position INTEGER PRIMARY KEY AUTOINCREMENT,
+  case_id BLOB NOT NULL CHECK (length(case_id) = 16),
+  change BLOB NOT NULL,
+  reason_code TEXT NOT NULL,
+  reason_message TEXT NOT NULL
+);
+CREATE INDEX quarantine_by_case ON quarantine (case_id);
+)sql";
+
+}  // namespace
+
+std::span<const schema::Migration> replica_migrations() {
+  static const std::vector<schema::Migration> migrations = {
+      {1, "create replica_meta, records, outbox and quarantine", kVersion1, nullptr},
+  };
+  return migrations;
+}
+
+}  // namespace casefile::device::internal
