@@ -15,6 +15,7 @@
 // a client dripping a byte at a time cannot stretch it.
 #pragma once
 
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/stream.hpp>
@@ -430,12 +431,15 @@ class HttpSession : public DrainableSession, public std::enable_shared_from_this
   void on_drain() {
     draining_ = true;
     if (closed_ || handshaking_) return;  // read_next() sees draining_ after the handshake
-    if (reading_ && phase_ == Phase::idle) {
-      // Idle between requests: nothing in flight to finish.
-      cancel_io_for_drain();
+    if (reading_) {
+      // Idle between requests: nothing in flight to finish. A request being
+      // read is finished and answered with Connection: close.
+      if (phase_ == Phase::idle) cancel_io_for_drain();
       return;
     }
-    if (!reading_) closing_ = true;
+    // Bytes of a next request already received are in flight too: read_next()
+    // reads them once the answers owed are written.
+    if (buffer_.size() == 0) closing_ = true;
     finish_if_done();
   }
 

@@ -63,8 +63,8 @@ keep_alive_idle_seconds = 30
 }
 
 TEST(ConfigTest, RefusesUnknownKeysNamingTheKeyAndLine) {
-  for (const char* text : {"listen_prot = 8443\n", "[limits]\nmax_conections = 5\n", "[timeout]\nwrite_seconds = 1\n",
-                           "[timeouts]\nmax_connections = 5\n"}) {
+  for (const char* text : {"listen_prot = 8443\n", "[limits]\nmax_conections = 5\n",
+                           "[timeout]\nwrite_seconds = 1\n", "[timeouts]\nmax_connections = 5\n"}) {
     auto config = parse_config(text, "/x/casefiled.toml");
     ASSERT_FALSE(config.ok()) << text;
     EXPECT_EQ(config.error().code, "invalid_config");
@@ -99,9 +99,9 @@ TEST(ConfigTest, RefusesValuesOfTheWrongTypeOrOutOfRange) {
 class ConfigFileTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    directory_ = fs::temp_directory_path() /
-                 ("casefile-config-" + std::to_string(::getpid()) + "-" +
-                  ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    directory_ =
+        fs::temp_directory_path() / ("casefile-config-" + std::to_string(::getpid()) + "-" +
+                                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::create_directories(directory_);
     std::ofstream(directory_ / "casefiled.toml") << kInstanceConfig;
   }
@@ -123,8 +123,10 @@ TEST_F(ConfigFileTest, FlagsOverrideTheFileInBothSpellings) {
 
 TEST_F(ConfigFileTest, RefusesUnknownFlagsBadFlagValuesAndMissingFiles) {
   const std::string file = (directory_ / "casefiled.toml").string();
-  EXPECT_EQ(config_from_command_line({"--config", file, "--listen-prot", "1"}).error().code, "invalid_config");
-  EXPECT_EQ(config_from_command_line({"--config", file, "--listen-port", "84x3"}).error().code, "invalid_config");
+  EXPECT_EQ(config_from_command_line({"--config", file, "--listen-prot", "1"}).error().code,
+            "invalid_config");
+  EXPECT_EQ(config_from_command_line({"--config", file, "--listen-port", "84x3"}).error().code,
+            "invalid_config");
   EXPECT_EQ(config_from_command_line({"--config", file, "--listen-port"}).error().code, "invalid_config");
   EXPECT_EQ(config_from_command_line({"--config", file, "stray"}).error().code, "invalid_config");
   EXPECT_EQ(config_from_command_line({"--config", (directory_ / "missing.toml").string()}).error().code,

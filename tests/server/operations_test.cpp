@@ -27,9 +27,11 @@ TEST(MetricsRegistryTest, RendersCountersGaugesAndCumulativeHistogramsInPromethe
   EXPECT_NE(text.find("# TYPE casefile_test_total counter\n"), std::string::npos) << text;
   EXPECT_NE(text.find("casefile_test_total{route=\"/a\",code=\"200\"} 3\n"), std::string::npos) << text;
   EXPECT_NE(text.find("casefile_test_open -2\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("casefile_test_seconds_bucket{route=\"/a\",le=\"0.1\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("casefile_test_seconds_bucket{route=\"/a\",le=\"0.1\"} 1\n"), std::string::npos)
+      << text;
   EXPECT_NE(text.find("casefile_test_seconds_bucket{route=\"/a\",le=\"1\"} 2\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("casefile_test_seconds_bucket{route=\"/a\",le=\"+Inf\"} 3\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("casefile_test_seconds_bucket{route=\"/a\",le=\"+Inf\"} 3\n"), std::string::npos)
+      << text;
   EXPECT_NE(text.find("casefile_test_seconds_count{route=\"/a\"} 3\n"), std::string::npos) << text;
   EXPECT_NE(text.find("casefile_test_seconds_sum{route=\"/a\"} 5.55\n"), std::string::npos) << text;
 }
@@ -40,7 +42,8 @@ TEST(MetricsRegistryTest, SameSeriesIsReturnedAndLabelValuesAreEscaped) {
   Counter& again = registry.counter("casefile_x_total", "X.", {{"v", "a\"b\\c\nd"}});
   EXPECT_EQ(&first, &again);
   again.increment();
-  EXPECT_NE(registry.render_prometheus().find("casefile_x_total{v=\"a\\\"b\\\\c\\nd\"} 1"), std::string::npos);
+  EXPECT_NE(registry.render_prometheus().find("casefile_x_total{v=\"a\\\"b\\\\c\\nd\"} 1"),
+            std::string::npos);
   EXPECT_THROW(registry.gauge("casefile_x_total", "X."), std::logic_error);
   EXPECT_THROW(registry.counter("bad name", "X."), std::logic_error);
 }

@@ -121,7 +121,8 @@ TEST(RouterTest, BodyOfAnUnacceptedMediaTypeIsAnswered415) {
 
 TEST(RouterTest, HandlerThatThrowsIsAnswered500WithAStableCode) {
   Router router;
-  ASSERT_TRUE(router.add("GET", "/boom", [](const Request&) -> Response { throw std::runtime_error("bug"); }).ok());
+  ASSERT_TRUE(
+      router.add("GET", "/boom", [](const Request&) -> Response { throw std::runtime_error("bug"); }).ok());
   Request incoming = request("GET", "/boom");
   const Response response = router.dispatch(*router.match("GET", "/boom"), incoming);
   EXPECT_EQ(response.status, 500u);

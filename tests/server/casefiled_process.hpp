@@ -1,0 +1,268 @@
+// End-to-end fixture pieces: a real casefiled child process on a free
+// loopback port, and a TLS client that pins its key. Header-only, for the
+// end-to-end tests here and in tests/e2e/.
+#pragma once
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "crypto/tls_context.hpp"
+
+namespace casefile::server::testing {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+using tcp = net::ip::tcp;
+using HttpResponse = http::response<http::string_body>;
+
+// Bounds every wait of a test, so a broken server fails the test instead of
+// hanging it. Generous: ASan builds on shared machines are slow.
+inline constexpr std::chrono::seconds kTestDeadline{60};
+
+// A port that was free a moment ago: bind 127.0.0.1:0, read it, close.
+inline unsigned short pick_free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::runtime_error("socket failed");
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    ::close(fd);
+    throw std::runtime_error("bind failed");
+  }
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
+inline std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+inline net::ssl::context pinned_client_context(const crypto::Sha256Digest& pin) {
+  auto handle = crypto::make_pinned_client_tls_context(pin);
+  if (!handle.ok()) throw std::runtime_error(handle.error().message);
+  return net::ssl::context(handle->release());
+}
+
+// One TLS connection driven synchronously through async operations, each
+// bounded by kTestDeadline.
+class TlsClient {
+ public:
+  TlsClient(net::ssl::context& context, unsigned short port) : stream_(io_, context), port_(port) {}
+
+  SSL* native() { return stream_.native_handle(); }
+
+  beast::error_code connect() {
+    beast::error_code error;
+    beast::get_lowest_layer(stream_).expires_after(kTestDeadline);
+    beast::get_lowest_layer(stream_).socket().connect(
+        tcp::endpoint(net::ip::make_address("127.0.0.1"), port_), error);
+    if (error) return error;
+    return run([&](auto handler) { stream_.async_handshake(net::ssl::stream_base::client, handler); });
+  }
+
+  beast::error_code write(std::string_view bytes) {
+    return run([&](auto handler) { net::async_write(stream_, net::buffer(bytes), handler); });
+  }
+
+  beast::error_code read(HttpResponse& response) {
+    response = {};
+    return run([&](auto handler) { http::async_read(stream_, buffer_, response, handler); });
+  }
+
+  // Sends one request and reads its answer; throws on a transport error.
+  HttpResponse request(const std::string& method, const std::string& target, const std::string& extra = "") {
+    if (auto error = write(method + " " + target + " HTTP/1.1\r\nHost: casefiled\r\n" + extra + "\r\n")) {
+      throw std::runtime_error("write failed: " + error.message());
+    }
+    HttpResponse response;
+    if (auto error = read(response)) throw std::runtime_error("read failed: " + error.message());
+    return response;
+  }
+
+  // Sends close_notify and waits for the server's.
+  beast::error_code shutdown() {
+    return run([&](auto handler) { stream_.async_shutdown(handler); });
+  }
+
+  // True when the server has ended the connection (no more data, ever).
+  bool closed_by_server() {
+    char byte = 0;
+    auto error = run([&](auto handler) { stream_.async_read_some(net::buffer(&byte, 1), handler); });
+    return error == net::error::eof || error == net::ssl::error::stream_truncated ||
+           error == net::error::connection_reset;
+  }
+
+  net::io_context& io() { return io_; }
+  net::ssl::stream<beast::tcp_stream>& stream() { return stream_; }
+  beast::flat_buffer& buffer() { return buffer_; }
+
+ private:
+  template <class Start>
+  beast::error_code run(Start start) {
+    std::optional<beast::error_code> result;
+    beast::get_lowest_layer(stream_).expires_after(kTestDeadline);
+    start([&result](beast::error_code error, auto&&...) { result = error; });
+    io_.restart();
+    while (!result && io_.run_one() > 0) {
+    }
+    return result.value_or(net::error::timed_out);
+  }
+
+  net::io_context io_;
+  net::ssl::stream<beast::tcp_stream> stream_;
+  beast::flat_buffer buffer_;
+  unsigned short port_;
+};
+
+// casefiled, started from the instance config on a free port with extra
+// flags; killed (SIGKILL) on destruction if still running.
+class CasefiledProcess {
+ public:
+  CasefiledProcess(std::filesystem::path config, std::filesystem::path log_file, crypto::Sha256Digest pin,
+                   std::vector<std::string> flags = {})
+      : config_(std::move(config)), log_file_(std::move(log_file)), pin_(pin), flags_(std::move(flags)) {
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      port_ = pick_free_port();
+      spawn();
+      if (wait_until_ready()) return;
+      if (!exited_ || read_file(log_file_).find("listen_failed") == std::string::npos) {
+        throw std::runtime_error("casefiled did not become ready; log:\n" + read_file(log_file_));
+      }
+      // Another process took the port between pick and bind: try another.
+    }
+    throw std::runtime_error("no free port after five attempts");
+  }
+
+  ~CasefiledProcess() {
+    if (!exited_) {
+      ::kill(pid_, SIGKILL);
+      wait_for_exit();
+    }
+  }
+  CasefiledProcess(const CasefiledProcess&) = delete;
+  CasefiledProcess& operator=(const CasefiledProcess&) = delete;
+
+  unsigned short port() const { return port_; }
+  void signal(int number) { ::kill(pid_, number); }
+  std::string log() const { return read_file(log_file_); }
+
+  // Waits until the log holds `count` lines of `event`.
+  bool wait_for_log_event(const std::string& event, std::size_t count = 1) const {
+    const std::string needle = "\"event\":\"" + event + "\"";
+    const auto deadline = std::chrono::steady_clock::now() + kTestDeadline;
+    while (std::chrono::steady_clock::now() < deadline) {
+      const std::string text = log();
+      std::size_t found = 0;
+      for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++found;
+      if (found >= count) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+  }
+
+  // The exit status, or -1 if it died of a signal or outlived the deadline.
+  int wait_for_exit() {
+    const auto deadline = std::chrono::steady_clock::now() + kTestDeadline;
+    while (!exited_) {
+      int status = 0;
+      const pid_t reaped = ::waitpid(pid_, &status, WNOHANG);
+      if (reaped == pid_) {
+        exited_ = true;
+        exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        break;
+      }
+      if (std::chrono::steady_clock::now() > deadline) {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, &status, 0);
+        exited_ = true;
+        exit_status_ = -1;
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return exit_status_;
+  }
+
+ private:
+  void spawn() {
+    std::vector<std::string> arguments = {CASEFILED_BINARY, "--config", config_.string(), "--listen-port",
+                                          std::to_string(port_)};
+    arguments.insert(arguments.end(), flags_.begin(), flags_.end());
+    std::vector<char*> argv;
+    for (auto& argument : arguments) argv.push_back(argument.data());
+    argv.push_back(nullptr);
+    exited_ = false;
+    pid_ = ::fork();
+    if (pid_ < 0) throw std::runtime_error("fork failed");
+    if (pid_ == 0) {
+      const int log = ::open(log_file_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+      const int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+      if (log < 0 || null < 0 || ::dup2(log, STDERR_FILENO) < 0 || ::dup2(null, STDOUT_FILENO) < 0)
+        _exit(126);
+      ::execv(argv[0], argv.data());
+      _exit(127);
+    }
+  }
+
+  bool wait_until_ready() {
+    auto context = pinned_client_context(pin_);
+    const auto deadline = std::chrono::steady_clock::now() + kTestDeadline;
+    while (std::chrono::steady_clock::now() < deadline) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        exited_ = true;
+        exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        return false;
+      }
+      TlsClient client(context, port_);
+      if (!client.connect()) {
+        try {
+          const bool ready = client.request("GET", "/readyz", "Connection: close\r\n").result_int() == 200;
+          (void)client.shutdown();
+          if (ready) return true;
+        } catch (const std::exception&) {
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  }
+
+  std::filesystem::path config_;
+  std::filesystem::path log_file_;
+  crypto::Sha256Digest pin_;
+  std::vector<std::string> flags_;
+  unsigned short port_ = 0;
+  pid_t pid_ = -1;
+  bool exited_ = true;
+  int exit_status_ = -1;
+};
+
+}  // namespace casefile::server::testing
