@@ -47,8 +47,8 @@ Result<Replica> Replica::open(DeviceId device, ReplicaStore& store) {
   return Replica(device, store, std::move(meta));
 }
 
-Result<Change> Replica::record_local_change(const RecordKey& record, std::vector<Operation> operations,
-                                            std::uint64_t now_millis) {
+Result<Change> Replica::record_local_change(std::optional<RecordState> current, const RecordKey& record,
+                                            std::vector<Operation> operations, std::uint64_t now_millis) {
   ReplicaCommit commit;
   commit.meta = meta_;
   DeviceClock clock(meta_.clock_last, meta_.clock_offset_millis);
@@ -60,10 +60,9 @@ Result<Change> Replica::record_local_change(const RecordKey& record, std::vector
   canonicalize_change(change);
   CASEFILE_RETURN_IF_ERROR(validate_change(change));
   commit.meta.clock_last = clock.last();
-  RecordCache records(*store_);
-  CASEFILE_ASSIGN_OR_RETURN(state, records.get(record));
-  state->apply(change);
-  commit.records = records.take();
+  RecordState state = current ? std::move(*current) : RecordState(record);
+  state.apply(change);
+  commit.records.push_back(std::move(state));
   commit.outbox_append.push_back(change);
   CASEFILE_RETURN_IF_ERROR(store_->commit(commit));
   meta_ = std::move(commit.meta);
@@ -82,7 +81,7 @@ Result<Change> Replica::write_fields(const RecordKey& record, std::vector<FieldW
     operation.value = std::move(write.value);
     operations.push_back(std::move(operation));
   }
-  return record_local_change(record, std::move(operations), now_millis);
+  return record_local_change(std::move(current), record, std::move(operations), now_millis);
 }
 
 Result<Change> Replica::resolve_field(const RecordKey& record, std::string field, FieldValue value,
@@ -97,7 +96,7 @@ Result<Change> Replica::resolve_field(const RecordKey& record, std::string field
   }
   operation.field = std::move(field);
   operation.value = std::move(value);
-  return record_local_change(record, {std::move(operation)}, now_millis);
+  return record_local_change(std::move(current), record, {std::move(operation)}, now_millis);
 }
 
 Result<Change> Replica::delete_record(const RecordKey& record, std::uint64_t now_millis) {
@@ -105,7 +104,7 @@ Result<Change> Replica::delete_record(const RecordKey& record, std::uint64_t now
   Operation operation;
   operation.kind = OperationKind::delete_record;
   if (current) operation.supersedes = current->all_live_dots();
-  return record_local_change(record, {std::move(operation)}, now_millis);
+  return record_local_change(std::move(current), record, {std::move(operation)}, now_millis);
 }
 
 Result<std::optional<Batch>> Replica::prepare_push(const BatchId& id, const crypto::Ed25519PrivateKey& key,

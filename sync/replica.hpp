@@ -70,8 +70,9 @@ class Replica {
   Replica(DeviceId device, ReplicaStore& store, ReplicaMeta meta)
       : device_(device), store_(&store), meta_(std::move(meta)) {}
 
-  Result<Change> record_local_change(const RecordKey& record, std::vector<Operation> operations,
-                                     std::uint64_t now_millis);
+  // `current` is the record as loaded by the caller (nullopt: new record).
+  Result<Change> record_local_change(std::optional<RecordState> current, const RecordKey& record,
+                                     std::vector<Operation> operations, std::uint64_t now_millis);
   Status reissue_future_changes(ReplicaCommit& commit, std::uint64_t server_now_millis,
                                 std::uint64_t now_millis);
 

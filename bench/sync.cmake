@@ -1,0 +1,1 @@
+casefile_add_benchmark(sync_benchmark SOURCES sync_benchmark.cpp LIBRARIES casefile_sync)
