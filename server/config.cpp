@@ -302,7 +302,11 @@ std::string command_line_help() {
   for (const auto& spec : key_specs()) {
     if (spec.table != table) {
       table = spec.table;
-      out << "\n" << (table.empty() ? std::string("top level") : "[" + std::string(table) + "]") << ":\n";
+      if (table.empty()) {
+        out << "\ntop level:\n";
+      } else {
+        out << "\n[" << table << "]:\n";
+      }
     }
     out << "  " << flag_name(spec);
     for (std::size_t pad = flag_name(spec).size(); pad < 28; ++pad) out << ' ';

@@ -43,10 +43,11 @@ std::string label_text(const MetricLabels& labels, std::string_view extra = {}) 
   std::string out;
   for (const auto& [key, value] : labels) {
     if (!valid_name(key)) throw std::logic_error("invalid metric label name: " + key);
-    out += (out.empty() ? "" : ",") + key + "=\"" + escape(value, true) + "\"";
+    out.append(out.empty() ? "{" : ",").append(key).append("=\"").append(escape(value, true)).append("\"");
   }
-  if (!extra.empty()) out += (out.empty() ? "" : ",") + std::string(extra);
-  return out.empty() ? out : "{" + out + "}";
+  if (!extra.empty()) out.append(out.empty() ? "{" : ",").append(extra);
+  if (!out.empty()) out.append("}");
+  return out;
 }
 
 std::string number(double value) {
