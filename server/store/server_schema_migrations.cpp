@@ -1,0 +1,56 @@
+#include "server/store/server_schema_migrations.hpp"
+
+#include <vector>
+
+namespace casefile::server {
+namespace {
+
+// Ids (devices, cases, records, batches) are their 16 raw bytes. Unsigned
+// 64-bit numbers are stored as the signed integer with the same bits.
+constexpr const char* kCreateSyncTables = R"sql(
+CREATE TABLE batches (
+  author BLOB NOT NULL,
+  batch_id BLOB NOT NULL,
+  tree_size INTEGER NOT NULL,
+  root BLOB NOT NULL,
+  signature BLOB NOT NULL,
+  PRIMARY KEY (author, batch_id)
+) WITHOUT ROWID;
+
+CREATE TABLE change_log (
+  sequence INTEGER PRIMARY KEY,
+  device BLOB NOT NULL,
+  device_sequence INTEGER NOT NULL,
+  case_id BLOB NOT NULL,
+  change_bytes BLOB NOT NULL,
+  leaf_hash BLOB NOT NULL,
+  batch_id BLOB NOT NULL,
+  leaf_index INTEGER NOT NULL,
+  tree_size INTEGER NOT NULL,
+  proof_path BLOB NOT NULL,
+  UNIQUE (device, device_sequence)
+);
+CREATE INDEX change_log_by_case ON change_log (case_id, sequence);
+
+CREATE TABLE records (
+  case_id BLOB NOT NULL,
+  collection TEXT NOT NULL,
+  record_id BLOB NOT NULL,
+  version INTEGER NOT NULL CHECK (version >= 1),
+  state BLOB NOT NULL,
+  PRIMARY KEY (case_id, collection, record_id)
+) WITHOUT ROWID;
+)sql";
+
+const std::vector<schema::Migration>& migrations() {
+  static const std::vector<schema::Migration> list = {
+      {1, "create batches, change_log and records", kCreateSyncTables, {}},
+  };
+  return list;
+}
+
+}  // namespace
+
+std::span<const schema::Migration> server_schema_migrations() { return migrations(); }
+
+}  // namespace casefile::server

@@ -1,0 +1,225 @@
+#include "server/store/sqlcipher_server_store.hpp"
+
+#include <algorithm>
+#include <utility>
+
+#include "schema/database.hpp"
+#include "server/store/internal/column_values.hpp"
+#include "server/store/internal/group_commit_writer.hpp"
+#include "server/store/internal/push_commit_rows.hpp"
+#include "server/store/internal/reader_pool.hpp"
+#include "server/store/server_schema_migrations.hpp"
+#include "sync/change_encoding.hpp"
+#include "sync/record_state.hpp"
+
+namespace casefile::server {
+namespace {
+
+using internal::from_column;
+using internal::id_column;
+using internal::store_corrupt;
+using internal::store_unavailable;
+using internal::to_column;
+
+// Runs `read` on a pooled reader; a database error becomes store_unavailable.
+template <typename Read>
+auto with_reader(internal::ReaderPool& readers, Read&& read)
+    -> decltype(read(std::declval<schema::Database&>())) {
+  auto lease = readers.acquire();
+  auto result = read(lease.database());
+  if (!result.ok() && result.error().code != "store_corrupt") return store_unavailable(result.error());
+  return result;
+}
+
+Result<std::uint64_t> read_head(schema::Database& database) {
+  auto head = database.prepare("SELECT coalesce(max(sequence), 0) FROM change_log");
+  if (!head.ok()) return std::move(head).error();
+  auto row = head->step();
+  if (!row.ok()) return std::move(row).error();
+  return from_column(head->column_int64(0));
+}
+
+// Sequences of `case_id`'s entries in (after, through], ascending, at most `limit`.
+Status collect_case_sequences(schema::Database& database, const sync::CaseId& case_id, std::uint64_t after,
+                              std::uint64_t through, std::size_t limit, std::vector<std::uint64_t>& out) {
+  // Index-only: change_log_by_case holds (case_id, sequence).
+  auto query = database.prepare(
+      "SELECT sequence FROM change_log WHERE case_id = ? AND sequence > ? AND sequence <= ? "
+      "ORDER BY sequence LIMIT ?");
+  if (!query.ok()) return std::move(query).error();
+  query->bind_blob(1, id_column(case_id))
+      .bind_int64(2, to_column(after))
+      .bind_int64(3, to_column(through))
+      .bind_int64(4, static_cast<std::int64_t>(limit));
+  for (;;) {
+    auto row = query->step();
+    if (!row.ok()) return std::move(row).error();
+    if (!*row) return ok_status();
+    out.push_back(from_column(query->column_int64(0)));
+  }
+}
+
+Result<sync::LogEntry> read_entry(schema::Database& database, std::uint64_t sequence) {
+  auto query = database.prepare(
+      "SELECT change_bytes, batch_id, leaf_index, tree_size, proof_path FROM change_log WHERE sequence = ?");
+  if (!query.ok()) return std::move(query).error();
+  query->bind_int64(1, to_column(sequence));
+  auto row = query->step();
+  if (!row.ok()) return std::move(row).error();
+  if (!*row) return store_corrupt("a change_log row vanished inside a read snapshot");
+  auto change = sync::decode_change(query->column_blob(0));
+  if (!change.ok()) return store_corrupt("change_log.change_bytes");
+  auto batch = internal::id_from_column<sync::BatchId>(*query, 1);
+  auto path = internal::decode_proof_path(query->column_blob(4));
+  if (!batch || !path) return store_corrupt("change_log proof columns");
+  sync::LogEntry entry;
+  entry.sequence = sequence;
+  entry.change.change = std::move(change).value();
+  entry.change.proof = sync::ChangeProof{*batch, from_column(query->column_int64(2)),
+                                         from_column(query->column_int64(3)), std::move(*path)};
+  return entry;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SqlcipherServerStore>> SqlcipherServerStore::open(
+    const std::filesystem::path& path, const crypto::SecretBytes& database_key,
+    const SqlcipherServerStoreOptions& options) {
+  schema::DatabaseOptions database_options;  // synchronous=FULL, WAL
+  database_options.busy_timeout = options.busy_timeout;
+  auto writer = schema::Database::open(path, database_key, database_options);
+  if (!writer.ok()) return std::move(writer).error();
+  CASEFILE_RETURN_IF_ERROR(schema::migrate(*writer, server_schema_migrations()));
+  auto readers = internal::ReaderPool::open(
+      path, database_key, std::max<std::size_t>(options.reader_connections, 1), database_options);
+  if (!readers.ok()) return std::move(readers).error();
+  auto group_writer = std::make_unique<internal::GroupCommitWriter>(
+      std::move(writer).value(), std::max<std::size_t>(options.max_group_commits, 1));
+  return std::unique_ptr<SqlcipherServerStore>(
+      new SqlcipherServerStore(std::move(group_writer), std::move(readers).value()));
+}
+
+SqlcipherServerStore::SqlcipherServerStore(std::unique_ptr<internal::GroupCommitWriter> writer,
+                                           std::unique_ptr<internal::ReaderPool> readers)
+    : writer_(std::move(writer)), readers_(std::move(readers)) {}
+
+// The writer goes first: it answers queued commits before anything closes.
+SqlcipherServerStore::~SqlcipherServerStore() { writer_.reset(); }
+
+Result<std::optional<sync::AcceptedChange>> SqlcipherServerStore::find_change(const sync::ChangeId& id) {
+  return with_reader(
+      *readers_, [&](schema::Database& database) -> Result<std::optional<sync::AcceptedChange>> {
+        auto query = database.prepare(
+            "SELECT sequence, leaf_hash FROM change_log WHERE device = ? AND device_sequence = ?");
+        if (!query.ok()) return std::move(query).error();
+        query->bind_blob(1, id_column(id.device)).bind_int64(2, to_column(id.sequence));
+        auto row = query->step();
+        if (!row.ok()) return std::move(row).error();
+        if (!*row) return std::optional<sync::AcceptedChange>{};
+        auto leaf_hash = internal::hash_from_column(*query, 1);
+        if (!leaf_hash) return store_corrupt("change_log.leaf_hash");
+        return std::optional<sync::AcceptedChange>{
+            sync::AcceptedChange{from_column(query->column_int64(0)), *leaf_hash}};
+      });
+}
+
+Result<std::optional<sync::StoredRecord>> SqlcipherServerStore::load_record(const sync::RecordKey& key) {
+  return with_reader(*readers_, [&](schema::Database& database) -> Result<std::optional<sync::StoredRecord>> {
+    auto query = database.prepare(
+        "SELECT version, state FROM records WHERE case_id = ? AND collection = ? AND record_id = ?");
+    if (!query.ok()) return std::move(query).error();
+    query->bind_blob(1, id_column(key.case_id))
+        .bind_text(2, key.collection)
+        .bind_blob(3, id_column(key.record_id));
+    auto row = query->step();
+    if (!row.ok()) return std::move(row).error();
+    if (!*row) return std::optional<sync::StoredRecord>{};
+    auto state = sync::decode_record_state(query->column_blob(1));
+    if (!state.ok() || state->key() != key) return store_corrupt("records.state");
+    return std::optional<sync::StoredRecord>{
+        sync::StoredRecord{std::move(state).value(), from_column(query->column_int64(0))}};
+  });
+}
+
+Result<std::vector<sync::BatchHeader>> SqlcipherServerStore::load_batches(
+    const std::vector<std::pair<sync::DeviceId, sync::BatchId>>& ids) {
+  return with_reader(*readers_, [&](schema::Database& database) -> Result<std::vector<sync::BatchHeader>> {
+    std::vector<sync::BatchHeader> headers;
+    headers.reserve(ids.size());
+    for (const auto& [author, batch_id] : ids) {
+      auto query = database.prepare(
+          "SELECT tree_size, root, signature FROM batches WHERE author = ? AND batch_id = ?");
+      if (!query.ok()) return std::move(query).error();
+      query->bind_blob(1, id_column(author)).bind_blob(2, id_column(batch_id));
+      auto row = query->step();
+      if (!row.ok()) return std::move(row).error();
+      if (!*row) continue;
+      sync::BatchHeader header;
+      header.id = batch_id;
+      header.author = author;
+      header.tree_size = from_column(query->column_int64(0));
+      auto root = internal::hash_from_column(*query, 1);
+      const crypto::Bytes signature = query->column_blob(2);
+      if (!root || signature.size() != header.signature.size()) return store_corrupt("batches row");
+      header.root = *root;
+      std::copy(signature.begin(), signature.end(), header.signature.begin());
+      headers.push_back(header);
+    }
+    return headers;
+  });
+}
+
+Result<std::vector<std::uint64_t>> SqlcipherServerStore::commit_push(const sync::PushCommit& commit) {
+  if (commit.accepted.empty() && commit.records.empty()) return std::vector<std::uint64_t>{};
+  auto rows = internal::encode_push_commit(commit);  // on the caller's thread, not the writer's
+  if (!rows.ok()) return std::move(rows).error();
+  return writer_->commit(*rows);
+}
+
+Result<sync::LogSlice> SqlcipherServerStore::read_log(std::uint64_t after_sequence,
+                                                      const std::set<sync::CaseId>& readable_cases,
+                                                      std::size_t limit) {
+  return with_reader(*readers_, [&](schema::Database& database) -> Result<sync::LogSlice> {
+    auto snapshot = internal::ReadSnapshot::begin(database);
+    if (!snapshot.ok()) return std::move(snapshot).error();
+    auto head = read_head(database);
+    if (!head.ok()) return std::move(head).error();
+    sync::LogSlice slice;
+    slice.head = *head;
+    slice.scanned_through = after_sequence;
+    if (limit == 0 || after_sequence >= *head) return slice;
+
+    // The first `limit` sequences of the readable cases after the cursor: each
+    // case's scan stops at the limit-th candidate found so far.
+    std::vector<std::uint64_t> sequences;
+    std::uint64_t bound = *head;
+    for (const sync::CaseId& case_id : readable_cases) {
+      CASEFILE_RETURN_IF_ERROR(
+          collect_case_sequences(database, case_id, after_sequence, bound, limit, sequences));
+      std::sort(sequences.begin(), sequences.end());
+      if (sequences.size() >= limit) {
+        sequences.resize(limit);
+        bound = sequences.back();
+      }
+    }
+    // A full page ends at its last entry; a short one has seen everything to the head.
+    slice.scanned_through = sequences.size() == limit ? sequences.back() : *head;
+    slice.entries.reserve(sequences.size());
+    for (std::uint64_t sequence : sequences) {
+      auto entry = read_entry(database, sequence);
+      if (!entry.ok()) return std::move(entry).error();
+      slice.entries.push_back(std::move(entry).value());
+    }
+    return slice;
+  });
+}
+
+GroupCommitCounters SqlcipherServerStore::group_commit_counters() const {
+  return GroupCommitCounters{writer_->groups_committed(), writer_->commits_answered()};
+}
+
+std::size_t SqlcipherServerStore::queued_commits() const { return writer_->queued(); }
+
+std::size_t SqlcipherServerStore::writing_commits() const { return writer_->writing(); }
+
+}  // namespace casefile::server
