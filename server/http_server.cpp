@@ -203,6 +203,7 @@ class HttpServerImpl final : public HttpServer {
     signals_.cancel();
     logger_.info("draining",
                  {{"open_connections", tracker_.size()}, {"deadline_ms", config_.timeouts.drain.count()}});
+    if (options_.on_drain) options_.on_drain();
     tracker_.drain_all();
     drain_timer_.expires_after(config_.timeouts.drain);
     drain_timer_.async_wait([this](error_code error) {

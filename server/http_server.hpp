@@ -8,6 +8,7 @@
 // handle_signals, SIGTERM and SIGINT call stop() and SIGHUP calls reload_tls().
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -23,6 +24,10 @@ class HttpServer {
  public:
   struct Options {
     bool handle_signals = false;
+    // Called once when the drain begins, on the listener's strand: the place
+    // to answer parked asynchronous requests (long-polls) so that their
+    // connections can close. Must not block.
+    std::function<void()> on_drain;
   };
 
   // Errors: those of crypto::load_server_tls_context, "invalid_config" (bad

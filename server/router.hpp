@@ -9,6 +9,10 @@
 // Handlers run on an I/O thread unless registered with
 // Execution::blocking_pool; anything that may block (SQLite, files) must use
 // the pool, or it stalls every connection sharing that thread.
+//
+// An asynchronous handler (add_async) answers later, through its Responder,
+// from any thread: a long-poll parks its request without holding an I/O or
+// pool thread. The connection's later answers wait behind it, in order.
 #pragma once
 
 #include <functional>
@@ -35,6 +39,10 @@ struct RouteOptions {
 class Router {
  public:
   using Handler = std::function<Response(const Request&)>;
+  // Sends the answer of an asynchronous handler. Call it once, from any
+  // thread; if every copy is dropped uncalled, 500 internal_error is sent.
+  using Responder = std::function<void(Response)>;
+  using AsyncHandler = std::function<void(const Request&, Responder)>;
   using Execution = RouteExecution;
 
   struct Route;  // defined in router.cpp
@@ -45,6 +53,7 @@ class Router {
     const Route* route = nullptr;
     std::string path_template;
     Execution execution = Execution::io_thread;
+    bool asynchronous = false;  // added with add_async: dispatch with dispatch_async
     std::map<std::string, std::string, std::less<>> path_parameters;
   };
 
@@ -58,6 +67,11 @@ class Router {
   Status add(std::string_view method, std::string_view path_template, Handler handler,
              RouteOptions options = RouteOptions());
 
+  // The same for a handler that answers through its Responder; it starts on
+  // the thread `options.execution` names.
+  Status add_async(std::string_view method, std::string_view path_template, AsyncHandler handler,
+                   RouteOptions options = RouteOptions());
+
   // Errors, each ready to send with error_response():
   //   "bad_request" (target not in origin form, bad percent-encoding),
   //   "not_found", "method_not_allowed" (message lists the allowed methods).
@@ -69,9 +83,16 @@ class Router {
   // Checks the body's media type, fills request.path_parameters and calls the
   // handler. A handler that throws (a programming error) gets a logged-by-caller
   // 500 internal_error, never a crashed process.
+  // REQUIRES: !match.asynchronous.
   Response dispatch(const Match& match, Request& request) const;
+  // Dispatches any route: `respond` is called once, at once for a plain
+  // handler (or a refused body), later for an asynchronous one.
+  void dispatch_async(const Match& match, Request& request, Responder respond) const;
 
  private:
+  Status add_route(std::string_view method, std::string_view path_template, Handler handler,
+                   AsyncHandler async_handler, RouteOptions options);
+
   std::vector<std::unique_ptr<Route>> routes_;
 };
 

@@ -329,7 +329,11 @@ class HttpSession : public DrainableSession, public std::enable_shared_from_this
       }
       complete(id, std::move(response));
     } else if (match->execution == Router::Execution::io_thread) {
-      complete(id, environment_.router.dispatch(*match, request));
+      if (match->asynchronous) {
+        environment_.router.dispatch_async(*match, request, responder(id));
+      } else {
+        complete(id, environment_.router.dispatch(*match, request));
+      }
     } else {
       run_blocking(id, std::move(match).value(), std::move(request));
     }
@@ -340,6 +344,15 @@ class HttpSession : public DrainableSession, public std::enable_shared_from_this
     // The tracked executor keeps io_context::run() from returning while the
     // job runs, so its answer always finds a running strand.
     auto work = net::prefer(stream_.get_executor(), net::execution::outstanding_work.tracked);
+    if (match.asynchronous) {
+      const bool accepted = environment_.blocking_pool.try_submit(
+          [self = this->shared_from_this(), match = std::move(match), request = std::move(request),
+           respond = responder(id)]() mutable {
+            self->environment_.router.dispatch_async(match, request, std::move(respond));
+          });
+      if (!accepted) refuse_busy(id);
+      return;
+    }
     const bool accepted = environment_.blocking_pool.try_submit([self = this->shared_from_this(), id, work,
                                                                  match = std::move(match),
                                                                  request = std::move(request)]() mutable {
@@ -348,13 +361,27 @@ class HttpSession : public DrainableSession, public std::enable_shared_from_this
         self->complete(id, std::move(response));
       });
     });
-    if (!accepted) {
-      environment_.metrics.busy_refusals.increment();
-      Response response =
-          error_response(503, transport_error::kServerBusy, "the server is busy; retry later");
-      response.headers.emplace_back("Retry-After", "1");
-      complete(id, std::move(response));
-    }
+    if (!accepted) refuse_busy(id);
+  }
+
+  void refuse_busy(std::uint64_t id) {
+    environment_.metrics.busy_refusals.increment();
+    Response response = error_response(503, transport_error::kServerBusy, "the server is busy; retry later");
+    response.headers.emplace_back("Retry-After", "1");
+    complete(id, std::move(response));
+  }
+
+  // Completes exchange `id` on this connection's strand, from any thread.
+  // The tracked executor keeps io_context::run() from returning while an
+  // asynchronous handler holds it: whoever parks a request must answer it
+  // before the server's drain deadline (HttpServer::Options::on_drain).
+  Router::Responder responder(std::uint64_t id) {
+    auto work = net::prefer(stream_.get_executor(), net::execution::outstanding_work.tracked);
+    return [self = this->shared_from_this(), id, work](Response response) {
+      net::post(work, [self, id, response = std::move(response)]() mutable {
+        self->complete(id, std::move(response));
+      });
+    };
   }
 
   // An error from the transport itself ends the connection after its answer.
@@ -380,7 +407,14 @@ class HttpSession : public DrainableSession, public std::enable_shared_from_this
       message->set(http::field::content_type, response.content_type);
       message->set(http::field::cache_control, "no-store");
       message->set("X-Content-Type-Options", "nosniff");
-      for (auto& [name, value] : response.headers) message->insert(name, value);
+      for (auto& [name, value] : response.headers) {
+        // A handler may make its answer cacheable (GET /v1/schema); no-store otherwise.
+        if (beast::iequals(name, "Cache-Control")) {
+          message->set(http::field::cache_control, value);
+        } else {
+          message->insert(name, value);
+        }
+      }
       message->body() = std::move(response.body);
       message->keep_alive(exchange.keep_alive);
       message->prepare_payload();
