@@ -26,9 +26,9 @@ struct DeviceContext {
   sync::DeviceId device;
   std::string user;
   Role role = Role::lawyer;
-  crypto::Ed25519PublicKey signing_key{};   // from its authority-signed certificate
-  crypto::X25519PublicKey wrapping_key{};   // from its authority-signed certificate
-  std::set<sync::CaseId> member_cases;      // the cases its user may read and write now
+  crypto::Ed25519PublicKey signing_key{};  // from its authority-signed certificate
+  crypto::X25519PublicKey wrapping_key{};  // from its authority-signed certificate
+  std::set<sync::CaseId> member_cases;     // the cases its user may read and write now
 };
 
 class RequestAuthenticator {
@@ -41,6 +41,17 @@ class RequestAuthenticator {
   //   "device_revoked" (403; the response carries the signed wipe order),
   //   "device_not_certified" (403), "user_disabled" (403).
   virtual Result<DeviceContext> authenticate(const Request& request) const = 0;
+
+  // The response for an error from authenticate(), ready to send: its status
+  // (authentication_error_status) and {"error", "message"}; for
+  // "device_revoked", also "wipe_order", the authority-signed order the device
+  // must obey. The default has no wipe order to give.
+  virtual Response refusal_response(const Request& request, const Error& error) const;
 };
+
+// 401 for "unauthenticated", "token_expired"; 403 for "device_revoked",
+// "device_not_certified", "user_disabled", "forbidden"; 500 for any other code
+// (a store failure).
+unsigned authentication_error_status(std::string_view code);
 
 }  // namespace casefile::server

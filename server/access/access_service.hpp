@@ -1,0 +1,83 @@
+// AccessService: the HTTP handlers of identity and access, as plain
+// Request -> Response functions over a ControlStore (docs/security.md and
+// docs/protocol.md show every request, response and error code).
+//
+// Unauthenticated:
+//   POST /v1/enrol                  a device presents an enrolment code
+//   GET  /v1/enrol/{device_id}      the device polls for its certificate
+//   POST /v1/auth/challenge         a certified device asks for a challenge
+//   POST /v1/auth/token             ... and signs it for a bearer token
+// Bearer token:
+//   POST /v1/cases, GET /v1/cases
+//   GET/POST /v1/cases/{case_id}/members, DELETE .../members/{user}
+//   GET /v1/admin/users, GET /v1/admin/devices,
+//   POST /v1/admin/devices/{device_id}/revoke, GET /v1/admin/audit (role admin)
+//
+// Every enrolment, sign-in (success and refusal), case and membership change
+// and admin request is audited in the same transaction as its effect.
+#pragma once
+
+#include <chrono>
+
+#include "crypto/ed25519.hpp"
+#include "crypto/hash.hpp"
+#include "server/access/control_store.hpp"
+#include "server/access/token_authenticator.hpp"
+#include "server/http_message.hpp"
+
+namespace casefile::server {
+
+struct AccessServiceOptions {
+  std::chrono::milliseconds challenge_lifetime{std::chrono::minutes(2)};
+  std::chrono::milliseconds token_lifetime{std::chrono::hours(1)};
+};
+
+class AccessService {
+ public:
+  // `tls_pin` is the SPKI SHA-256 of the server's TLS key, which devices bind
+  // into their challenge signatures.
+  AccessService(ControlStore& store, const crypto::Ed25519PublicKey& authority_public_key,
+                const crypto::Sha256Digest& tls_pin, AccessClock clock = system_clock_ms,
+                AccessServiceOptions options = {});
+
+  const RequestAuthenticator& authenticator() const { return authenticator_; }
+
+  Response enrol(const Request& request);
+  Response enrolment_status(const Request& request);
+  Response issue_challenge(const Request& request);
+  Response issue_token(const Request& request);
+
+  Response create_case(const Request& request);
+  Response list_cases(const Request& request);
+  Response list_case_members(const Request& request);
+  Response add_case_member(const Request& request);
+  Response remove_case_member(const Request& request);
+
+  Response admin_users(const Request& request);
+  Response admin_devices(const Request& request);
+  Response admin_revoke_device(const Request& request);
+  Response admin_audit(const Request& request);
+
+ private:
+  // The certified device with an enabled user that may sign in. Errors:
+  // "device_unknown", "device_not_certified", "device_revoked",
+  // "user_disabled", "certificate_expired", "certificate_invalid".
+  Result<DeviceRecord> device_for_sign_in(const sync::DeviceId& device, std::int64_t now);
+  Response refuse(const Error& error, const std::optional<sync::DeviceId>& device);
+  Response audited_refusal(const Error& error, std::string actor, std::string event,
+                           const sync::DeviceId& device);
+  // Authenticates and, when `admin_only`, requires the admin role.
+  Result<DeviceContext> caller(const Request& request, bool admin_only, Response& refusal);
+
+  ControlStore& store_;
+  crypto::Ed25519PublicKey authority_public_key_;
+  crypto::Sha256Digest tls_pin_;
+  AccessClock clock_;
+  AccessServiceOptions options_;
+  TokenAuthenticator authenticator_;
+};
+
+// The HTTP status of an access error code; 500 for codes it does not know.
+unsigned access_error_status(std::string_view code);
+
+}  // namespace casefile::server

@@ -1,0 +1,131 @@
+#include "tools/casefile-admin/command_line.hpp"
+
+#include <boost/json.hpp>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+
+namespace casefile::admin {
+namespace {
+
+constexpr const char* kUsage = R"(usage: casefile-admin COMMAND [options]
+
+commands:
+  init                         create a new instance: database key, TLS identity, organisation keys
+  instance                     show the instance's public identity (TLS pin, authority fingerprint)
+  user add --user U --role R   add a user; R is lawyer, supervisor or admin
+  user list                    list users
+  user disable --user U        refuse every device of U at once (user enable undoes it)
+  enrol --user U [--ttl MIN] [--url URL]
+                               make a one-time enrolment code for a new device of U (QR code)
+  certify --device D [--validity-days N]
+                               sign the certificate of a pending device (admin passphrase)
+  devices [--user U]           list devices and their states
+  revoke --device D [--reason R] [--sign-only]
+                               revoke a device and sign its wipe order (admin passphrase);
+                               --sign-only prints the signed order for POST
+                               /v1/admin/devices/D/revoke and changes nothing
+  cases members add|remove|list --case C [--user U]
+                               manage who is a member of a case
+  audit [--since T] [--until T] [--event E] [--device D] [--limit N] [--verify]
+                               show the audit log (T: ms since the epoch, YYYY-MM-DD or
+                               YYYY-MM-DDTHH:MM:SSZ); --verify checks its hash chain
+
+options:
+  --instance DIR            the instance directory (default: var)
+  --passphrase-file FILE    read the admin passphrase from FILE (first line)
+  --generate-passphrase     init only: generate the admin passphrase and store it in the
+                            instance (for an unattended first start; move it offline)
+  --json                    print one JSON object instead of text
+  -h, --help                this text
+
+The admin passphrase may also come from the environment variable CASEFILE_ADMIN_PASSPHRASE.
+casefile-admin works on the instance's files directly and may run while casefiled serves.
+)";
+
+const std::set<std::string> kValueOptions = {"user", "role",  "device", "case",  "reason", "ttl",
+                                             "url",  "since", "until",  "event", "limit",  "validity-days"};
+const std::set<std::string> kFlagOptions = {"generate-passphrase", "verify", "sign-only"};
+
+}  // namespace
+
+std::optional<std::string> Options::value(const std::string& name) const {
+  auto found = values.find(name);
+  if (found == values.end()) return std::nullopt;
+  return found->second;
+}
+
+const char* usage_text() { return kUsage; }
+
+int usage_error(const std::string& message) {
+  std::cerr << "casefile-admin: " << message << "\n\n" << kUsage;
+  return kExitUsage;
+}
+
+std::variant<Options, UsageError> parse_arguments(int argc, char** argv) {
+  Options options;
+  std::vector<std::string> arguments(argv + 1, argv + argc);
+  for (std::size_t i = 0; i < arguments.size(); ++i) {
+    const std::string& argument = arguments[i];
+    if (argument == "-h" || argument == "--help") {
+      options.words = {"help"};
+      return options;
+    }
+    if (argument == "--json") {
+      options.json = true;
+      continue;
+    }
+    if (argument.rfind("--", 0) == 0) {
+      const std::string name = argument.substr(2);
+      if (kFlagOptions.contains(name)) {
+        options.flags.insert(name);
+        continue;
+      }
+      const bool takes_value =
+          kValueOptions.contains(name) || name == "instance" || name == "passphrase-file";
+      if (!takes_value) return UsageError{"unknown option " + argument};
+      if (i + 1 >= arguments.size()) return UsageError{argument + " needs a value"};
+      const std::string& value = arguments[++i];
+      if (name == "instance") {
+        options.instance = value;
+      } else if (name == "passphrase-file") {
+        options.passphrase_file = value;
+      } else if (!options.values.emplace(name, value).second) {
+        return UsageError{argument + " given twice"};
+      }
+      continue;
+    }
+    if (!argument.empty() && argument[0] == '-') return UsageError{"unknown option " + argument};
+    options.words.push_back(argument);
+  }
+  if (options.words.empty()) return UsageError{"no command given"};
+  return options;
+}
+
+int report_error(const Options& options, const Error& error) {
+  if (options.json) {
+    std::cout << boost::json::serialize(
+                     boost::json::object{{"ok", false}, {"error", error.code}, {"message", error.message}})
+              << "\n";
+  } else {
+    std::cerr << "casefile-admin: " << error.message << " (" << error.code << ")\n";
+  }
+  return kExitFailed;
+}
+
+Result<std::string> admin_passphrase(const Options& options) {
+  if (options.passphrase_file) {
+    std::ifstream in(*options.passphrase_file);
+    std::string line;
+    if (!in || !std::getline(in, line)) {
+      return make_error("io_error", "cannot read passphrase file " + *options.passphrase_file);
+    }
+    return line;
+  }
+  if (const char* from_environment = std::getenv("CASEFILE_ADMIN_PASSPHRASE"))
+    return std::string(from_environment);
+  return make_error("passphrase_required",
+                    "give the admin passphrase with --passphrase-file or CASEFILE_ADMIN_PASSPHRASE");
+}
+
+}  // namespace casefile::admin
