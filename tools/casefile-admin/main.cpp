@@ -7,9 +7,12 @@
 #include "tools/casefile-admin/access_commands.hpp"
 #include "tools/casefile-admin/command_line.hpp"
 #include "tools/casefile-admin/instance_commands.hpp"
+#include "tools/casefile-admin/stats_command.hpp"
 
 int main(int argc, char** argv) {
   using namespace casefile::admin;
+  if (argc > 1 && std::string(argv[1]) == "stats")
+    return casefile::tools::run_stats_command(argc - 2, argv + 2);
   auto parsed = parse_arguments(argc, argv);
   if (auto* usage = std::get_if<UsageError>(&parsed)) return usage_error(usage->message);
   const Options& options = std::get<Options>(parsed);

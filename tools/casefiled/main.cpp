@@ -1,8 +1,11 @@
 // casefiled: the HTTPS sync server. `casefiled --config var/casefiled.toml`.
-// Serves the operations routes for now; the sync endpoints and the store join
-// the same Router later. docs/operations.md describes flags, logs and signals.
+// Opens the instance's SQLCipher stores (casefile.db, control.db, keys.db,
+// all under database.key), then serves the operations routes, identity and
+// access, and the sync API on one Router. docs/operations.md describes flags,
+// logs and signals; docs/protocol.md every route.
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <iostream>
@@ -12,12 +15,19 @@
 
 #include "crypto/bytes.hpp"
 #include "crypto/tls_identity.hpp"
+#include "server/access/access_routes.hpp"
+#include "server/access/access_service.hpp"
+#include "server/access/sqlcipher_control_store.hpp"
 #include "server/config.hpp"
 #include "server/http_server.hpp"
 #include "server/json_logger.hpp"
 #include "server/metrics.hpp"
 #include "server/operations_routes.hpp"
 #include "server/router.hpp"
+#include "server/store/sqlcipher_server_store.hpp"
+#include "server/sync_api/database_key_file.hpp"
+#include "server/sync_api/sqlcipher_key_wrap_store.hpp"
+#include "server/sync_api/sync_api_routes.hpp"
 
 namespace {
 
@@ -30,13 +40,58 @@ std::string listen_url(const ServerConfig& config, unsigned short port) {
          std::to_string(port);
 }
 
-Result<std::string> certificate_pin(const std::filesystem::path& certificate_file) {
+Result<crypto::Sha256Digest> certificate_pin(const std::filesystem::path& certificate_file) {
   std::ifstream in(certificate_file, std::ios::binary);
   std::ostringstream text;
   text << in.rdbuf();
-  auto pin = crypto::spki_sha256_pin(text.str());
-  if (!pin.ok()) return std::move(pin).error();
-  return crypto::to_hex(*pin);
+  return crypto::spki_sha256_pin(text.str());
+}
+
+Result<crypto::Ed25519PublicKey> read_authority_public_key(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::string hex;
+  std::getline(in, hex);
+  crypto::Bytes bytes;
+  crypto::Ed25519PublicKey key{};
+  if (!in || !crypto::from_hex(hex, bytes) || bytes.size() != key.size()) {
+    return make_error("corrupt_instance", "not a hex Ed25519 public key: " + file.string());
+  }
+  std::copy(bytes.begin(), bytes.end(), key.begin());
+  return key;
+}
+
+// The instance's stores, open for the life of the process.
+struct InstanceStores {
+  std::unique_ptr<SqlcipherServerStore> sync;
+  std::unique_ptr<SqlCipherControlStore> control;
+  std::unique_ptr<SqlcipherKeyWrapStore> keys;
+  crypto::SecretBytes database_key;
+};
+
+Result<InstanceStores> open_stores(const ServerConfig& config) {
+  if (config.database.empty() || config.database_key_file.empty()) {
+    return make_error("invalid_config", "database and database_key_file are required");
+  }
+  auto key = read_database_key_file(config.database_key_file);
+  if (!key.ok()) return std::move(key).error();
+  InstanceStores stores;
+  auto sync = SqlcipherServerStore::open(config.database, *key);
+  if (!sync.ok()) return std::move(sync).error();
+  auto control = SqlCipherControlStore::open(config.database.parent_path() / "control.db", *key);
+  if (!control.ok()) return std::move(control).error();
+  auto keys = SqlcipherKeyWrapStore::open(key_wrap_database_path(config.database), *key);
+  if (!keys.ok()) return std::move(keys).error();
+  stores.sync = std::move(sync).value();
+  stores.control = std::move(control).value();
+  stores.keys = std::move(keys).value();
+  stores.database_key = std::move(key).value();
+  return stores;
+}
+
+int startup_failed(const JsonLogger& logger, const Error& error) {
+  logger.error("startup_failed", {{"code", error.code}, {"message", error.message}});
+  std::cerr << "casefiled: " << error.message << " (" << error.code << ")\n";
+  return 1;
 }
 
 int serve(const std::vector<std::string>& arguments) {
@@ -48,37 +103,57 @@ int serve(const std::vector<std::string>& arguments) {
     return 2;
   }
   const JsonLogger logger(config->log_level);
+  auto authority = read_authority_public_key(config->authority_public_key);
+  if (!authority.ok()) return startup_failed(logger, authority.error());
+  auto pin = certificate_pin(config->tls_certificate);
+  if (!pin.ok()) return startup_failed(logger, pin.error());
+  auto stores = open_stores(*config);
+  if (!stores.ok()) return startup_failed(logger, stores.error());
+
   MetricsRegistry metrics;
+  AccessService access(*stores->control, *authority, *pin);
+  ChangeNotifier notifier;
+  const AuditRecorder audit = [&control = *stores->control](const AuditEvent& event) {
+    return control.append_audit(event);
+  };
+  SyncEndpoints sync(*stores->sync, notifier, access.authenticator(), audit, metrics);
+  const SchemaEndpoint schema;
+  KeyWrapEndpoints keys(*stores->keys, access.authenticator(), audit);
+  const StatisticsEndpoint statistics(
+      [database = config->database, &key = stores->database_key] {
+        return read_statistics_snapshot(database, key);
+      },
+      access.authenticator(), audit);
+
   Router router;
   std::atomic<const HttpServer*> running{nullptr};
-  // Ready once listening and until draining; the store's check joins here.
+  // Ready once the stores are open and the server listens, until it drains.
   const auto ready = [&running]() -> Status {
     const HttpServer* server = running.load();
     if (server == nullptr) return make_error("not_ready", "starting");
     if (server->draining()) return make_error("not_ready", "draining");
     return ok_status();
   };
-  if (auto added = add_operations_routes(router, metrics, ready); !added.ok()) {
-    logger.error("startup_failed", {{"code", added.error().code}, {"message", added.error().message}});
-    return 1;
-  }
+  Status routes = add_operations_routes(router, metrics, ready);
+  if (routes.ok()) routes = register_access_routes(router, access);
+  if (routes.ok()) routes = register_sync_api_routes(router, SyncApi{sync, schema, keys, statistics});
+  if (!routes.ok()) return startup_failed(logger, routes.error());
 
-  auto server =
-      HttpServer::create(*config, router, metrics, logger, HttpServer::Options{.handle_signals = true});
-  if (!server.ok()) {
-    logger.error("startup_failed", {{"code", server.error().code}, {"message", server.error().message}});
-    return 1;
-  }
-  auto pin = certificate_pin(config->tls_certificate);
+  HttpServer::Options options;
+  options.handle_signals = true;
+  // Parked long-polls are answered at once, so their connections can close.
+  options.on_drain = [&notifier] { notifier.close(); };
+  auto server = HttpServer::create(*config, router, metrics, logger, options);
+  if (!server.ok()) return startup_failed(logger, server.error());
   const std::string url = listen_url(*config, (*server)->port());
-  logger.info("listening", {{"url", url},
-                            {"tls_spki_sha256", pin.ok() ? *pin : std::string("unreadable")},
-                            {"config", config->config_file.string()}});
-  std::cout << "casefiled: serving " << url << "  (TLS pin, SPKI SHA-256: " << (pin.ok() ? *pin : "?") << ")"
-            << std::endl;
+  const std::string pin_hex = crypto::to_hex(*pin);
+  logger.info("listening",
+              {{"url", url}, {"tls_spki_sha256", pin_hex}, {"config", config->config_file.string()}});
+  std::cout << "casefiled: serving " << url << "  (TLS pin, SPKI SHA-256: " << pin_hex << ")" << std::endl;
   running = server->get();
   (*server)->run();
   running = nullptr;
+  sync.stop();
   return 0;
 }
 

@@ -1,0 +1,181 @@
+#include "server/sync_api/sqlcipher_key_wrap_store.hpp"
+
+#include <algorithm>
+#include <vector>
+
+#include "schema/migrations.hpp"
+
+namespace casefile::server {
+namespace {
+
+// Ids are their 16 raw bytes.
+constexpr const char* kCreateKeyTables = R"sql(
+CREATE TABLE key_epochs (
+  case_id BLOB NOT NULL,
+  epoch INTEGER NOT NULL CHECK (epoch >= 1),
+  manifest BLOB NOT NULL,
+  uploaded_by BLOB NOT NULL,
+  uploaded_at INTEGER NOT NULL,
+  PRIMARY KEY (case_id, epoch)
+) WITHOUT ROWID;
+
+CREATE TABLE key_wraps (
+  case_id BLOB NOT NULL,
+  epoch INTEGER NOT NULL,
+  recipient BLOB NOT NULL,
+  wrap BLOB NOT NULL,
+  PRIMARY KEY (case_id, epoch, recipient),
+  FOREIGN KEY (case_id, epoch) REFERENCES key_epochs (case_id, epoch)
+) WITHOUT ROWID;
+)sql";
+
+const std::vector<schema::Migration>& migrations() {
+  static const std::vector<schema::Migration> list = {
+      {1, "create key_epochs and key_wraps", kCreateKeyTables, {}},
+  };
+  return list;
+}
+
+template <typename Tag>
+crypto::ByteView id_bytes(const sync::Id128<Tag>& id) {
+  return crypto::ByteView(id.bytes);
+}
+
+template <typename IdType>
+IdType id_from_blob(const crypto::Bytes& blob) {
+  IdType id;
+  std::copy_n(blob.begin(), std::min(blob.size(), id.bytes.size()), id.bytes.begin());
+  return id;
+}
+
+Error unavailable(const Error& error) {
+  return make_error("key_store_unavailable", "the key store failed: " + error.code + ": " + error.message);
+}
+
+// The stored epoch, with every wrap, or nullopt. REQUIRES: the caller holds the mutex.
+Result<std::optional<KeyEpoch>> load_epoch(schema::Database& database, const sync::CaseId& case_id,
+                                           std::uint32_t epoch) {
+  auto head = database.prepare(
+      "SELECT manifest, uploaded_by, uploaded_at FROM key_epochs WHERE case_id = ? AND epoch = ?");
+  if (!head.ok()) return std::move(head).error();
+  head->bind_blob(1, id_bytes(case_id)).bind_int64(2, epoch);
+  auto found = head->step();
+  if (!found.ok()) return std::move(found).error();
+  if (!*found) return std::optional<KeyEpoch>();
+  KeyEpoch stored;
+  stored.case_id = case_id;
+  stored.epoch = epoch;
+  stored.manifest = head->column_blob(0);
+  stored.uploaded_by = id_from_blob<sync::DeviceId>(head->column_blob(1));
+  stored.uploaded_at_ms = head->column_int64(2);
+  auto wraps = database.prepare(
+      "SELECT recipient, wrap FROM key_wraps WHERE case_id = ? AND epoch = ? ORDER BY recipient");
+  if (!wraps.ok()) return std::move(wraps).error();
+  wraps->bind_blob(1, id_bytes(case_id)).bind_int64(2, epoch);
+  while (true) {
+    auto row = wraps->step();
+    if (!row.ok()) return std::move(row).error();
+    if (!*row) break;
+    stored.wraps.push_back(
+        KeyWrap{id_from_blob<sync::DeviceId>(wraps->column_blob(0)), wraps->column_blob(1)});
+  }
+  return std::optional<KeyEpoch>(std::move(stored));
+}
+
+Result<std::int64_t> newest_epoch(schema::Database& database, const sync::CaseId& case_id) {
+  auto statement = database.prepare("SELECT coalesce(max(epoch), 0) FROM key_epochs WHERE case_id = ?");
+  if (!statement.ok()) return std::move(statement).error();
+  statement->bind_blob(1, id_bytes(case_id));
+  auto row = statement->step();
+  if (!row.ok()) return std::move(row).error();
+  return statement->column_int64(0);
+}
+
+bool same_content(const KeyEpoch& stored, const KeyEpoch& offered) {
+  std::vector<KeyWrap> wraps = offered.wraps;
+  std::sort(wraps.begin(), wraps.end(),
+            [](const KeyWrap& a, const KeyWrap& b) { return a.recipient < b.recipient; });
+  return stored.manifest == offered.manifest && stored.wraps == wraps;
+}
+
+Result<KeyEpochStored> put_epoch_locked(schema::Database& database, const KeyEpoch& epoch) {
+  auto transaction = database.begin();
+  if (!transaction.ok()) return std::move(transaction).error();
+  auto newest = newest_epoch(database, epoch.case_id);
+  if (!newest.ok()) return std::move(newest).error();
+  if (static_cast<std::int64_t>(epoch.epoch) <= *newest) {
+    auto stored = load_epoch(database, epoch.case_id, epoch.epoch);
+    if (!stored.ok()) return std::move(stored).error();
+    if (stored->has_value() && same_content(**stored, epoch)) return KeyEpochStored::already_stored;
+    return make_error("epoch_not_monotonic", "epoch " + std::to_string(epoch.epoch) +
+                                                 " is not above the case's newest epoch " +
+                                                 std::to_string(*newest));
+  }
+  auto insert_epoch = database.prepare(
+      "INSERT INTO key_epochs (case_id, epoch, manifest, uploaded_by, uploaded_at) VALUES (?, ?, ?, ?, ?)");
+  if (!insert_epoch.ok()) return std::move(insert_epoch).error();
+  insert_epoch->bind_blob(1, id_bytes(epoch.case_id))
+      .bind_int64(2, epoch.epoch)
+      .bind_blob(3, epoch.manifest)
+      .bind_blob(4, id_bytes(epoch.uploaded_by))
+      .bind_int64(5, epoch.uploaded_at_ms);
+  CASEFILE_RETURN_IF_ERROR(insert_epoch->run());
+  for (const KeyWrap& wrap : epoch.wraps) {
+    auto insert_wrap =
+        database.prepare("INSERT INTO key_wraps (case_id, epoch, recipient, wrap) VALUES (?, ?, ?, ?)");
+    if (!insert_wrap.ok()) return std::move(insert_wrap).error();
+    insert_wrap->bind_blob(1, id_bytes(epoch.case_id))
+        .bind_int64(2, epoch.epoch)
+        .bind_blob(3, id_bytes(wrap.recipient))
+        .bind_blob(4, wrap.wrap);
+    CASEFILE_RETURN_IF_ERROR(insert_wrap->run());
+  }
+  CASEFILE_RETURN_IF_ERROR(transaction->commit());
+  return KeyEpochStored::created;
+}
+
+}  // namespace
+
+std::filesystem::path key_wrap_database_path(const std::filesystem::path& sync_database) {
+  return sync_database.parent_path() / "keys.db";
+}
+
+Result<std::unique_ptr<SqlcipherKeyWrapStore>> SqlcipherKeyWrapStore::open(
+    const std::filesystem::path& path, const crypto::SecretBytes& database_key) {
+  auto database = schema::Database::open(path, database_key);
+  if (!database.ok()) return std::move(database).error();
+  CASEFILE_RETURN_IF_ERROR(schema::migrate(*database, migrations()));
+  return std::unique_ptr<SqlcipherKeyWrapStore>(new SqlcipherKeyWrapStore(std::move(database).value()));
+}
+
+Result<KeyEpochStored> SqlcipherKeyWrapStore::put_epoch(const KeyEpoch& epoch) {
+  const std::lock_guard lock(mutex_);
+  auto stored = put_epoch_locked(database_, epoch);
+  if (!stored.ok() && stored.error().code != "epoch_not_monotonic") return unavailable(stored.error());
+  return stored;
+}
+
+Result<std::vector<KeyEpochForDevice>> SqlcipherKeyWrapStore::epochs_for_device(
+    const sync::CaseId& case_id, const sync::DeviceId& device) {
+  const std::lock_guard lock(mutex_);
+  auto statement = database_.prepare(
+      "SELECT e.epoch, e.manifest, w.wrap FROM key_epochs e LEFT JOIN key_wraps w "
+      "ON w.case_id = e.case_id AND w.epoch = e.epoch AND w.recipient = ? "
+      "WHERE e.case_id = ? ORDER BY e.epoch");
+  if (!statement.ok()) return unavailable(statement.error());
+  statement->bind_blob(1, id_bytes(device)).bind_blob(2, id_bytes(case_id));
+  std::vector<KeyEpochForDevice> epochs;
+  while (true) {
+    auto row = statement->step();
+    if (!row.ok()) return unavailable(row.error());
+    if (!*row) break;
+    KeyEpochForDevice epoch;
+    epoch.epoch = static_cast<std::uint32_t>(statement->column_int64(0));
+    epoch.manifest = statement->column_blob(1);
+    if (!statement->column_is_null(2)) epoch.wrap = statement->column_blob(2);
+    epochs.push_back(std::move(epoch));
+  }
+  return epochs;
+}
+
+}  // namespace casefile::server

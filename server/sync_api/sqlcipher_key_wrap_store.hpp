@@ -1,0 +1,39 @@
+// SqlcipherKeyWrapStore: the KeyWrapStore in its own SQLCipher file, keys.db
+// beside the sync store (casefile.db), keyed with the instance database key.
+// One connection, behind a mutex: uploads come once an epoch, reads once a
+// device and case.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <mutex>
+
+#include "crypto/secret_bytes.hpp"
+#include "schema/database.hpp"
+#include "server/sync_api/key_wrap_store.hpp"
+
+namespace casefile::server {
+
+// keys.db in the directory of the sync store's database file.
+std::filesystem::path key_wrap_database_path(const std::filesystem::path& sync_database);
+
+class SqlcipherKeyWrapStore final : public KeyWrapStore {
+ public:
+  // Opens or creates the file and applies its migrations. Errors:
+  // schema::Database::open's ("wrong_key", ...), "schema_too_new", the
+  // migrations' errors.
+  static Result<std::unique_ptr<SqlcipherKeyWrapStore>> open(const std::filesystem::path& path,
+                                                             const crypto::SecretBytes& database_key);
+
+  Result<KeyEpochStored> put_epoch(const KeyEpoch& epoch) override;
+  Result<std::vector<KeyEpochForDevice>> epochs_for_device(const sync::CaseId& case_id,
+                                                           const sync::DeviceId& device) override;
+
+ private:
+  explicit SqlcipherKeyWrapStore(schema::Database database) : database_(std::move(database)) {}
+
+  std::mutex mutex_;
+  schema::Database database_;  // GUARDED_BY(mutex_)
+};
+
+}  // namespace casefile::server
