@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <exception>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 
 namespace casefile::server {
@@ -12,6 +14,7 @@ struct Router::Route {
   std::string path_template;
   std::vector<std::string> segments;  // "{name}" for a parameter
   Handler handler;
+  AsyncHandler async_handler;  // set instead of handler by add_async
   RouteOptions options;
 };
 
@@ -87,6 +90,44 @@ bool segments_match(const std::vector<std::string>& pattern, const std::vector<s
 
 bool valid_path(std::string_view path) { return !path.empty() && path.front() == '/'; }
 
+// Holds a Responder until it is called; answers 500 if it never is (a
+// handler that lost its request must not leave the connection hanging).
+class OnceResponder {
+ public:
+  explicit OnceResponder(Router::Responder respond) : respond_(std::move(respond)) {}
+  ~OnceResponder() {
+    if (respond_) {
+      respond_(
+          error_response(500, transport_error::kInternalError, "the server failed to handle the request"));
+    }
+  }
+  OnceResponder(const OnceResponder&) = delete;
+  OnceResponder& operator=(const OnceResponder&) = delete;
+
+  void respond(Response response) {
+    Router::Responder respond;
+    {
+      const std::lock_guard lock(mutex_);
+      respond.swap(respond_);
+    }
+    if (respond) respond(std::move(response));
+  }
+
+ private:
+  std::mutex mutex_;
+  Router::Responder respond_;  // GUARDED_BY(mutex_); empty once called
+};
+
+Response refused_body(const RouteOptions& options, const Request& request) {
+  const std::string type = request.media_type();
+  if (request.body.empty() || std::find(options.body_media_types.begin(), options.body_media_types.end(),
+                                        type) != options.body_media_types.end()) {
+    return Response{0, {}, {}, {}};
+  }
+  return error_response(415, transport_error::kUnsupportedMediaType,
+                        "this resource does not accept a body of type '" + type + "'");
+}
+
 }  // namespace
 
 Router::Router() = default;
@@ -96,7 +137,19 @@ Router& Router::operator=(Router&&) noexcept = default;
 
 Status Router::add(std::string_view method, std::string_view path_template, Handler handler,
                    RouteOptions options) {
-  if (method.empty() || !valid_path(path_template) || !handler) {
+  if (!handler) return make_error("invalid_route", "a route needs a handler");
+  return add_route(method, path_template, std::move(handler), nullptr, std::move(options));
+}
+
+Status Router::add_async(std::string_view method, std::string_view path_template, AsyncHandler handler,
+                         RouteOptions options) {
+  if (!handler) return make_error("invalid_route", "a route needs a handler");
+  return add_route(method, path_template, nullptr, std::move(handler), std::move(options));
+}
+
+Status Router::add_route(std::string_view method, std::string_view path_template, Handler handler,
+                         AsyncHandler async_handler, RouteOptions options) {
+  if (method.empty() || !valid_path(path_template)) {
     return make_error("invalid_route", "a route needs a method, a handler and a path starting with '/'");
   }
   auto route = std::make_unique<Route>();
@@ -123,6 +176,7 @@ Status Router::add(std::string_view method, std::string_view path_template, Hand
     }
   }
   route->handler = std::move(handler);
+  route->async_handler = std::move(async_handler);
   route->options = std::move(options);
   routes_.push_back(std::move(route));
   return ok_status();
@@ -150,6 +204,7 @@ Result<Router::Match> Router::match(std::string_view method, std::string_view pa
   found.route = best;
   found.path_template = best->path_template;
   found.execution = best->options.execution;
+  found.asynchronous = static_cast<bool>(best->async_handler);
   for (std::size_t i = 0; i < segments.size(); ++i) {
     if (!is_parameter(best->segments[i])) continue;
     auto value = percent_decode(segments[i]);
@@ -177,20 +232,31 @@ std::string Router::allowed_methods(std::string_view path) const {
 }
 
 Response Router::dispatch(const Match& match, Request& request) const {
-  const RouteOptions& options = match.route->options;
-  if (!request.body.empty()) {
-    const std::string type = request.media_type();
-    if (std::find(options.body_media_types.begin(), options.body_media_types.end(), type) ==
-        options.body_media_types.end()) {
-      return error_response(415, transport_error::kUnsupportedMediaType,
-                            "this resource does not accept a body of type '" + type + "'");
-    }
-  }
+  if (Response refusal = refused_body(match.route->options, request); refusal.status != 0) return refusal;
   request.path_parameters = match.path_parameters;
   try {
     return match.route->handler(request);
   } catch (const std::exception&) {
     return error_response(500, transport_error::kInternalError, "the server failed to handle the request");
+  }
+}
+
+void Router::dispatch_async(const Match& match, Request& request, Responder respond) const {
+  if (!match.route->async_handler) {
+    respond(dispatch(match, request));
+    return;
+  }
+  if (Response refusal = refused_body(match.route->options, request); refusal.status != 0) {
+    respond(std::move(refusal));
+    return;
+  }
+  request.path_parameters = match.path_parameters;
+  auto once = std::make_shared<OnceResponder>(std::move(respond));
+  try {
+    match.route->async_handler(request, [once](Response response) { once->respond(std::move(response)); });
+  } catch (const std::exception&) {
+    once->respond(
+        error_response(500, transport_error::kInternalError, "the server failed to handle the request"));
   }
 }
 
