@@ -1,10 +1,12 @@
 // The sync API end to end: the real casefiled on a real instance, devices
 // enrolled, certified and signed in through the real routes over pinned TLS,
-// a signed batch pushed by one device and pulled by another, and a long-poll
-// woken by the other device's push.
+// a signed batch pushed by one device and pulled by another, a long-poll
+// woken by the other device's push, and casefile-admin stats over the result.
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <cstdio>
+#include <memory>
 
 #include "../casefiled_process.hpp"
 #include "crypto/key_file.hpp"
@@ -201,6 +203,18 @@ TEST_F(SyncApiEndToEndTest, ADevicePushesOverTlsAndAnotherPullsItAndIsWokenByAPu
   EXPECT_EQ(foreign.result_int(), 200u);
   EXPECT_TRUE(sync::decode_pull_page(foreign.body()).value().entries.empty());
   EXPECT_EQ(send(*observer, "GET", "/v1/keys/" + sync::to_text(case_id), olga.token).result_int(), 403u);
+
+  // casefile-admin reads the same figures from the instance's files while casefiled runs.
+  const std::string command = std::string(CASEFILE_ADMIN_BINARY) + " stats --instance " + root_.string() +
+                              " --from 2025-01-01 --to 2025-12-31 --json";
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), ::pclose);
+  ASSERT_NE(pipe, nullptr);
+  std::string output;
+  char buffer[4096];
+  while (std::size_t read = std::fread(buffer, 1, sizeof buffer, pipe.get())) output.append(buffer, read);
+  const auto statistics = json::parse(output);
+  EXPECT_EQ(statistics.at("ok"), true);
+  EXPECT_EQ(statistics.at("cases_represented").at("total").to_number<int>(), 2) << output;
 }
 
 TEST_F(SyncApiEndToEndTest, SigtermAnswersAParkedLongPollAndExits) {
