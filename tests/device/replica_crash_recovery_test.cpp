@@ -9,7 +9,7 @@
 #include <string>
 
 #include "device/sqlcipher_replica_store.hpp"
-#include "tests/device/killable_child.hpp"
+#include "tests/support/child_process.hpp"
 #include "tests/device/replica_test_support.hpp"
 #include "tests/sync/sync_test_support.hpp"
 
@@ -18,8 +18,8 @@ namespace {
 
 using sync::testing::device_id;
 using sync::testing::record_key;
-using testing::KillableChild;
-using testing::report_progress;
+using test_support::ChildProcess;
+using test_support::report_progress;
 using testing::ScratchDirectory;
 
 constexpr char kCommitted = 'c';
@@ -117,7 +117,7 @@ TEST(ReplicaCrashRecovery, KillDuringAStreamOfCommitsKeepsTheLastCommittedStepWh
   for (int round = 0; round < 8; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
     const int reports_before_kill = 1 + static_cast<int>(random() % 12);
-    KillableChild child([&](int progress_fd) { run_committer(path, key, progress_fd); });
+    ChildProcess child([&](int progress_fd) { run_committer(path, key, progress_fd); });
     for (int i = 0; i < reports_before_kill; ++i) ASSERT_EQ(child.read_progress(), kCommitted);
     // The child is committing further steps as it dies: the kill may land in
     // the middle of a commit's writes, its fsync, or between commits.

@@ -17,34 +17,13 @@
 #include "crypto/secret_bytes.hpp"
 #include "device/sqlcipher_replica_store.hpp"
 #include "sync/memory_store.hpp"
+#include "tests/support/scratch_directory.hpp"
 
 namespace casefile::device::testing {
 
-class ScratchDirectory {
- public:
-  ScratchDirectory() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "casefile-device-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~ScratchDirectory() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  ScratchDirectory(const ScratchDirectory&) = delete;
-  ScratchDirectory& operator=(const ScratchDirectory&) = delete;
+using test_support::ScratchDirectory;
 
-  std::filesystem::path file(const std::string& name) const { return path_ / name; }
-
- private:
-  std::filesystem::path path_;
-};
-
-inline crypto::SecretBytes random_storage_key() {
-  auto key = crypto::random_secret(32);
-  if (!key.ok()) throw std::runtime_error("random_secret failed: " + key.error().message);
-  return std::move(key).value();
-}
+inline crypto::SecretBytes random_storage_key() { return test_support::random_database_key(); }
 
 // Opens the replica or fails the test (use with ASSERT_NO_FATAL_FAILURE).
 inline SqlcipherReplicaStore open_store(const std::filesystem::path& path, const crypto::SecretBytes& key) {

@@ -6,16 +6,16 @@
 
 #include "crypto/random.hpp"
 #include "schema/database.hpp"
-#include "tests/schema/child_process.hpp"
+#include "tests/support/child_process.hpp"
 #include "tests/schema/notes_table.hpp"
-#include "tests/schema/scratch_directory.hpp"
+#include "tests/support/scratch_directory.hpp"
 
 namespace casefile::schema {
 namespace {
 
-using testing::ChildProcess;
-using testing::report_progress;
-using testing::ScratchDirectory;
+using test_support::ChildProcess;
+using test_support::report_progress;
+using test_support::ScratchDirectory;
 
 constexpr int kRowsPerTransaction = 25;
 constexpr char kCommitted = 'c';
@@ -80,7 +80,7 @@ class CrashRecovery : public ::testing::Test {
 
   ScratchDirectory directory_;
   std::filesystem::path path_ = directory_.file("replica.db");
-  crypto::SecretBytes key_ = testing::random_database_key();
+  crypto::SecretBytes key_ = test_support::random_database_key();
 };
 
 TEST_F(CrashRecovery, KillMidTransactionKeepsExactlyTheCommittedTransactions) {

@@ -9,7 +9,7 @@
 #include "crypto/random.hpp"
 #include "schema/migrations.hpp"
 #include "tests/schema/notes_table.hpp"
-#include "tests/schema/scratch_directory.hpp"
+#include "tests/support/scratch_directory.hpp"
 
 namespace casefile::schema {
 namespace {
@@ -17,7 +17,7 @@ namespace {
 using testing::count_notes;
 using testing::create_notes_table;
 using testing::insert_note;
-using testing::ScratchDirectory;
+using test_support::ScratchDirectory;
 
 class DatabaseTest : public ::testing::Test {
  protected:
@@ -30,7 +30,7 @@ class DatabaseTest : public ::testing::Test {
 
   ScratchDirectory directory_;
   std::filesystem::path path_ = directory_.file("replica.db");
-  crypto::SecretBytes key_ = testing::random_database_key();
+  crypto::SecretBytes key_ = test_support::random_database_key();
   std::optional<Database> database_;
 };
 
@@ -246,7 +246,7 @@ TEST_F(DatabaseTest, ExportCopiesDataAndVersionUnderANewKey) {
   ASSERT_TRUE(database_->execute("PRAGMA user_version = 7").ok());
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(insert_note(*database_, i, crypto::as_bytes("exported")).ok());
   const auto copy_path = directory_.file("copy.db");
-  const auto copy_key = testing::random_database_key();
+  const auto copy_key = test_support::random_database_key();
   auto exported = database_->export_to(copy_path, copy_key);
   ASSERT_TRUE(exported.ok()) << exported.error().message;
   // The source stays usable.
@@ -266,7 +266,7 @@ TEST_F(DatabaseTest, ExportCopiesDataAndVersionUnderANewKey) {
 TEST_F(DatabaseTest, ExportRefusesAnExistingDestination) {
   const auto copy_path = directory_.file("copy.db");
   ASSERT_TRUE(Database::open(copy_path, key_).ok());
-  auto exported = database_->export_to(copy_path, testing::random_database_key());
+  auto exported = database_->export_to(copy_path, test_support::random_database_key());
   ASSERT_FALSE(exported.ok());
   EXPECT_EQ(exported.error().code, "database_error");
 }

@@ -10,12 +10,12 @@
 #include "crypto/random.hpp"
 #include "schema/database.hpp"
 #include "tests/schema/notes_table.hpp"
-#include "tests/schema/scratch_directory.hpp"
+#include "tests/support/scratch_directory.hpp"
 
 namespace casefile::schema {
 namespace {
 
-using testing::ScratchDirectory;
+using test_support::ScratchDirectory;
 
 constexpr std::string_view kMarker = "CASEFILE-MARKER-allegation-of-coercion-7f3a9c";
 
@@ -51,7 +51,7 @@ TEST(EncryptionAtRest, KeyedDatabaseFilesHoldNoPlaintext) {
   ScratchDirectory directory;
   const auto path = directory.file("replica.db");
   {
-    auto database = Database::open(path, testing::random_database_key());
+    auto database = Database::open(path, test_support::random_database_key());
     ASSERT_TRUE(database.ok()) << database.error().message;
     write_markers(*database);
     // While open the rows sit in the WAL; scan it too.
@@ -76,14 +76,14 @@ TEST(EncryptionAtRest, WrongKeyIsRefusedWithWrongKey) {
   ScratchDirectory directory;
   const auto path = directory.file("replica.db");
   {
-    auto database = Database::open(path, testing::random_database_key());
+    auto database = Database::open(path, test_support::random_database_key());
     ASSERT_TRUE(database.ok());
     write_markers(*database);
   }
-  auto reopened = Database::open(path, testing::random_database_key());
+  auto reopened = Database::open(path, test_support::random_database_key());
   ASSERT_FALSE(reopened.ok());
   EXPECT_EQ(reopened.error().code, "wrong_key");
-  auto reader = Database::open_reader(path, testing::random_database_key());
+  auto reader = Database::open_reader(path, test_support::random_database_key());
   ASSERT_FALSE(reader.ok());
   EXPECT_EQ(reader.error().code, "wrong_key");
 }
@@ -92,7 +92,7 @@ TEST(EncryptionAtRest, EncryptedDatabaseOpenedWithoutKeyIsNotReadable) {
   ScratchDirectory directory;
   const auto path = directory.file("replica.db");
   {
-    auto database = Database::open(path, testing::random_database_key());
+    auto database = Database::open(path, test_support::random_database_key());
     ASSERT_TRUE(database.ok());
     write_markers(*database);
   }
@@ -114,7 +114,7 @@ class DamagedFile : public ::testing::TestWithParam<std::size_t> {};
 TEST_P(DamagedFile, TruncatedDatabaseGivesCorruptOrWrongKey) {
   ScratchDirectory directory;
   const auto path = directory.file("replica.db");
-  const auto key = testing::random_database_key();
+  const auto key = test_support::random_database_key();
   {
     auto database = Database::open(path, key);
     ASSERT_TRUE(database.ok());
@@ -152,7 +152,7 @@ TEST(EncryptionAtRest, RandomBytesFileGivesWrongKey) {
     std::ofstream out(path, std::ios::binary);
     out.write(reinterpret_cast<const char*>(garbage->data()), static_cast<std::streamsize>(garbage->size()));
   }
-  auto database = Database::open(path, testing::random_database_key());
+  auto database = Database::open(path, test_support::random_database_key());
   ASSERT_FALSE(database.ok());
   EXPECT_EQ(database.error().code, "wrong_key");
 }
@@ -160,7 +160,7 @@ TEST(EncryptionAtRest, RandomBytesFileGivesWrongKey) {
 TEST(EncryptionAtRest, FlippedByteInsideADataPageGivesCorrupt) {
   ScratchDirectory directory;
   const auto path = directory.file("replica.db");
-  const auto key = testing::random_database_key();
+  const auto key = test_support::random_database_key();
   {
     auto database = Database::open(path, key);
     ASSERT_TRUE(database.ok());

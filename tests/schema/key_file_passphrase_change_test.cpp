@@ -6,13 +6,13 @@
 #include "crypto/key_file.hpp"
 #include "schema/database.hpp"
 #include "tests/schema/notes_table.hpp"
-#include "tests/schema/scratch_directory.hpp"
+#include "tests/support/scratch_directory.hpp"
 
 namespace casefile::schema {
 namespace {
 
 using crypto::kKeyFilePurposeDeviceStorage;
-using testing::ScratchDirectory;
+using test_support::ScratchDirectory;
 
 void write_notes(const std::filesystem::path& path, const crypto::SecretBytes& key, int count) {
   auto database = Database::open(path, key);
@@ -27,7 +27,7 @@ TEST(KeyFilePassphraseChange, DatabaseOpensWithTheKeyFromTheRewrappedFile) {
   ScratchDirectory directory;
   const auto key_path = directory.file("storage.key");
   const auto database_path = directory.file("replica.db");
-  ASSERT_TRUE(crypto::save_key_file(key_path, testing::random_database_key().view(), "first passphrase",
+  ASSERT_TRUE(crypto::save_key_file(key_path, test_support::random_database_key().view(), "first passphrase",
                                     kKeyFilePurposeDeviceStorage)
                   .ok());
   {
@@ -60,14 +60,14 @@ TEST(KeyFilePassphraseChange, FullRotationRekeysTheDatabaseUnderANewKeyFile) {
   const auto staged_path = directory.file("storage.key.next");
   const auto database_path = directory.file("replica.db");
   const std::string passphrase = "passphrase";
-  ASSERT_TRUE(crypto::save_key_file(key_path, testing::random_database_key().view(), passphrase,
+  ASSERT_TRUE(crypto::save_key_file(key_path, test_support::random_database_key().view(), passphrase,
                                     kKeyFilePurposeDeviceStorage)
                   .ok());
   auto old_key = crypto::load_key_file(key_path, passphrase, kKeyFilePurposeDeviceStorage);
   ASSERT_TRUE(old_key.ok());
   write_notes(database_path, *old_key, 30);
 
-  const auto new_key = testing::random_database_key();
+  const auto new_key = test_support::random_database_key();
   ASSERT_TRUE(
       crypto::save_key_file(staged_path, new_key.view(), passphrase, kKeyFilePurposeDeviceStorage).ok());
   {

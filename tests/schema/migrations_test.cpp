@@ -9,18 +9,18 @@
 #include <vector>
 
 #include "tests/schema/notes_table.hpp"
-#include "tests/schema/scratch_directory.hpp"
+#include "tests/support/scratch_directory.hpp"
 
 namespace casefile::schema {
 namespace {
 
 using testing::query_int64;
-using testing::ScratchDirectory;
+using test_support::ScratchDirectory;
 
 class MigrationsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto opened = Database::open(directory_.file("replica.db"), testing::random_database_key());
+    auto opened = Database::open(directory_.file("replica.db"), test_support::random_database_key());
     ASSERT_TRUE(opened.ok()) << opened.error().message;
     database_.emplace(std::move(opened).value());
   }

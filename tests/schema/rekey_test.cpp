@@ -7,16 +7,16 @@
 #include "crypto/random.hpp"
 #include "schema/database.hpp"
 #include "schema/migrations.hpp"
-#include "tests/schema/child_process.hpp"
+#include "tests/support/child_process.hpp"
 #include "tests/schema/notes_table.hpp"
-#include "tests/schema/scratch_directory.hpp"
+#include "tests/support/scratch_directory.hpp"
 
 namespace casefile::schema {
 namespace {
 
-using testing::ChildProcess;
+using test_support::ChildProcess;
 using testing::count_notes;
-using testing::ScratchDirectory;
+using test_support::ScratchDirectory;
 
 constexpr int kRows = 2000;  // ~1.5 MB: a rekey rewrites a few hundred pages
 
@@ -53,8 +53,8 @@ class Rekey : public ::testing::Test {
 
   ScratchDirectory directory_;
   std::filesystem::path path_ = directory_.file("replica.db");
-  crypto::SecretBytes old_key_ = testing::random_database_key();
-  crypto::SecretBytes new_key_ = testing::random_database_key();
+  crypto::SecretBytes old_key_ = test_support::random_database_key();
+  crypto::SecretBytes new_key_ = test_support::random_database_key();
 };
 
 TEST_F(Rekey, KeepsTheDataAndTheOldKeyStopsWorking) {
@@ -150,9 +150,9 @@ TEST_F(Rekey, CrashAtAnyMomentLeavesOneWorkingKeyAndAllTheData) {
       ChildProcess child([&](int progress_fd) {
         auto database = Database::open(path_, *current);
         if (!database.ok()) _exit(6);
-        testing::report_progress(progress_fd, 'r');
+        test_support::report_progress(progress_fd, 'r');
         if (!database->rekey(*next).ok()) _exit(7);
-        testing::report_progress(progress_fd, 'd');
+        test_support::report_progress(progress_fd, 'd');
         for (;;) pause();
       });
       ASSERT_EQ(child.read_progress(), 'r');

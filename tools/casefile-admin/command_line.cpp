@@ -30,6 +30,8 @@ commands:
   audit [--since T] [--until T] [--event E] [--device D] [--limit N] [--verify]
                                show the audit log (T: ms since the epoch, YYYY-MM-DD or
                                YYYY-MM-DDTHH:MM:SSZ); --verify checks its hash chain
+  stats --from D --to D [--csv | --json]
+                               impact figures for a date range, from clear fields only
 
 options:
   --instance DIR            the instance directory (default: var)

@@ -15,29 +15,13 @@
 #include "server/access/sqlcipher_control_store.hpp"
 #include "server/access/token_authenticator.hpp"
 #include "sync/ids.hpp"
+#include "tests/support/scratch_directory.hpp"
 
 namespace casefile::server::testing {
 
-class ScratchDirectory {
- public:
-  ScratchDirectory() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "casefile-access-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~ScratchDirectory() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  ScratchDirectory(const ScratchDirectory&) = delete;
-  ScratchDirectory& operator=(const ScratchDirectory&) = delete;
-  const std::filesystem::path& path() const { return path_; }
+using test_support::ScratchDirectory;
 
- private:
-  std::filesystem::path path_;
-};
-
-inline crypto::SecretBytes random_key() { return crypto::random_secret(32).value(); }
+inline crypto::SecretBytes random_key() { return test_support::random_database_key(); }
 
 // Starts at a fixed time; tests advance it to expire codes, challenges and tokens.
 struct ManualClock {

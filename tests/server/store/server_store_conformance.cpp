@@ -15,7 +15,7 @@
 #include "sync/memory_store.hpp"
 #include "sync/pull.hpp"
 #include "sync/push.hpp"
-#include "tests/schema/child_process.hpp"
+#include "tests/support/child_process.hpp"
 #include "tests/server/store/store_test_data.hpp"
 
 namespace casefile::server::testing {
@@ -529,7 +529,7 @@ struct Acknowledged {
 }
 
 // Reads one acknowledgement line; false at end of stream.
-bool read_acknowledged(schema::testing::ChildProcess& child, Acknowledged& out) {
+bool read_acknowledged(test_support::ChildProcess& child, Acknowledged& out) {
   std::string line;
   for (char byte = child.read_progress(); byte != '\n'; byte = child.read_progress()) {
     if (byte == 0) return false;
@@ -546,7 +546,7 @@ TEST_P(ServerStoreCrashConformance, EveryAcknowledgedCommitSurvivesSigkillExactl
   int rounds_killed_mid_work = 0;
   for (int round = 0; round < 12; ++round) {
     const int wait_for = 2 + static_cast<int>(random() % 25);
-    schema::testing::ChildProcess child(
+    test_support::ChildProcess child(
         [&](int progress_fd) { run_crash_child(*backend_, round, progress_fd); });
     Acknowledged ack;
     for (int i = 0; i < wait_for; ++i) {

@@ -5,7 +5,7 @@
 #include <memory>
 
 #include "server/store/sqlcipher_server_store.hpp"
-#include "tests/schema/scratch_directory.hpp"
+#include "tests/support/scratch_directory.hpp"
 #include "tests/server/store/server_store_conformance.hpp"
 
 namespace casefile::server::testing {
@@ -26,8 +26,8 @@ class SqlcipherBackend final : public ServerStoreBackend {
   const crypto::SecretBytes& key() const { return key_; }
 
  private:
-  schema::testing::ScratchDirectory directory_;
-  crypto::SecretBytes key_ = schema::testing::random_database_key();
+  test_support::ScratchDirectory directory_;
+  crypto::SecretBytes key_ = test_support::random_database_key();
   SqlcipherServerStoreOptions options_;
 };
 

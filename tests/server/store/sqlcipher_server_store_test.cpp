@@ -95,7 +95,7 @@ TEST(SqlcipherServerStore, AnEmptyCommitWritesNothingAndNeedsNoGroup) {
 TEST(SqlcipherServerStore, OpeningWithAnotherKeyFailsWithWrongKey) {
   SqlcipherBackend backend;
   backend.open_sqlcipher().reset();
-  auto other_key = schema::testing::random_database_key();
+  auto other_key = test_support::random_database_key();
   auto store = SqlcipherServerStore::open(backend.path(), other_key);
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.error().code, "wrong_key");

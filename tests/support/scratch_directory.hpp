@@ -11,12 +11,12 @@
 #include "crypto/random.hpp"
 #include "crypto/secret_bytes.hpp"
 
-namespace casefile::schema::testing {
+namespace casefile::test_support {
 
 class ScratchDirectory {
  public:
   ScratchDirectory() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "casefile-schema-XXXXXX").string();
+    std::string pattern = (std::filesystem::temp_directory_path() / "casefile-test-XXXXXX").string();
     if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
     path_ = pattern;
   }
@@ -40,4 +40,4 @@ inline crypto::SecretBytes random_database_key() {
   return std::move(key).value();
 }
 
-}  // namespace casefile::schema::testing
+}  // namespace casefile::test_support

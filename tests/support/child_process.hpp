@@ -1,11 +1,10 @@
 // A forked child that reports progress one byte at a time through a pipe and
-// is killed with SIGKILL: the stand-in for a crash or a power cut. The child
-// runs plain code (no exec) and leaves with _exit, so it never runs the
-// parent's atexit handlers or destructors. Fork only from a single-threaded
-// test.
+// is killed with SIGKILL: the test's stand-in for a power cut or a crash.
+// The child runs plain code (no exec) and leaves with _exit, so it never runs
+// the parent's atexit handlers or destructors. Fork only from a
+// single-threaded test.
 #pragma once
 
-#include <errno.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,12 +12,13 @@
 #include <functional>
 #include <stdexcept>
 
-namespace casefile::device::testing {
+namespace casefile::test_support {
 
-class KillableChild {
+class ChildProcess {
  public:
-  // Runs `body(progress_fd)` in a child, which exits 0 if body returns.
-  explicit KillableChild(const std::function<void(int progress_fd)>& body) {
+  // Runs `body(progress_fd)` in a child process. The child exits with status
+  // 0 if body returns, unless it is killed first.
+  explicit ChildProcess(const std::function<void(int progress_fd)>& body) {
     int fds[2];
     if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
     pid_ = fork();
@@ -31,14 +31,14 @@ class KillableChild {
     close(fds[1]);
     progress_fd_ = fds[0];
   }
-  ~KillableChild() {
+  ~ChildProcess() {
     if (pid_ > 0) kill_and_wait();
     if (progress_fd_ >= 0) close(progress_fd_);
   }
-  KillableChild(const KillableChild&) = delete;
-  KillableChild& operator=(const KillableChild&) = delete;
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
 
-  // The next progress byte, or 0 once the child has exited.
+  // The next progress byte, or 0 when the child has closed the pipe (exited).
   char read_progress() {
     char byte = 0;
     ssize_t n;
@@ -48,7 +48,8 @@ class KillableChild {
     return n == 1 ? byte : 0;
   }
 
-  // SIGKILLs the child and reaps it; true if the signal is what ended it.
+  // SIGKILLs the child and reaps it; true if it died of the signal (rather
+  // than having exited before the signal arrived).
   bool kill_and_wait() {
     kill(pid_, SIGKILL);
     int status = 0;
@@ -63,9 +64,9 @@ class KillableChild {
   int progress_fd_ = -1;
 };
 
-// Child side: one byte of progress, or exit if the parent is gone.
+// For the child: report one byte of progress, or die if the parent is gone.
 inline void report_progress(int progress_fd, char byte) {
   if (write(progress_fd, &byte, 1) != 1) _exit(3);
 }
 
-}  // namespace casefile::device::testing
+}  // namespace casefile::test_support
