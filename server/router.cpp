@@ -215,6 +215,13 @@ Result<Router::Match> Router::match(std::string_view method, std::string_view pa
   return found;
 }
 
+std::vector<std::pair<std::string, std::string>> Router::routes() const {
+  std::vector<std::pair<std::string, std::string>> listed;
+  listed.reserve(routes_.size());
+  for (const auto& route : routes_) listed.emplace_back(route->method, route->path_template);
+  return listed;
+}
+
 std::string Router::allowed_methods(std::string_view path) const {
   if (!valid_path(path)) return {};
   const auto segments = split_path(path);

@@ -20,6 +20,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/result.hpp"
@@ -79,6 +80,10 @@ class Router {
 
   // The methods registered for `path`, comma-separated, for a 405's Allow header.
   std::string allowed_methods(std::string_view path) const;
+
+  // Every registered route as (method, path template), in registration order:
+  // what the OpenAPI contract test compares with docs/openapi.yaml.
+  std::vector<std::pair<std::string, std::string>> routes() const;
 
   // Checks the body's media type, fills request.path_parameters and calls the
   // handler. A handler that throws (a programming error) gets a logged-by-caller
