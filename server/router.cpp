@@ -7,6 +7,8 @@
 #include <mutex>
 #include <optional>
 
+#include "server/query_string.hpp"
+
 namespace casefile::server {
 
 struct Router::Route {
@@ -37,33 +39,6 @@ std::vector<std::string_view> split_path(std::string_view path) {
     start = end + 1;
   }
   return segments;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::optional<std::string> percent_decode(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out.push_back(text[i]);
-      continue;
-    }
-    if (i + 2 >= text.size()) return std::nullopt;
-    const int high = hex_value(text[i + 1]);
-    const int low = hex_value(text[i + 2]);
-    if (high < 0 || low < 0) return std::nullopt;
-    const char decoded = static_cast<char>(high * 16 + low);
-    if (decoded == '\0' || decoded == '/') return std::nullopt;  // never smuggle separators into a value
-    out.push_back(decoded);
-    i += 2;
-  }
-  return out;
 }
 
 // Literal-before-parameter specificity, left to right: true if a beats b.
@@ -207,7 +182,7 @@ Result<Router::Match> Router::match(std::string_view method, std::string_view pa
   found.asynchronous = static_cast<bool>(best->async_handler);
   for (std::size_t i = 0; i < segments.size(); ++i) {
     if (!is_parameter(best->segments[i])) continue;
-    auto value = percent_decode(segments[i]);
+    auto value = percent_decode(segments[i], PercentDecoding::path_segment);
     if (!value) return make_error("bad_request", "bad percent-encoding in the path");
     const std::string& name = best->segments[i];
     found.path_parameters.emplace(name.substr(1, name.size() - 2), std::move(*value));

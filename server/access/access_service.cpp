@@ -7,6 +7,7 @@
 #include "server/access/audit_chain.hpp"
 #include "server/access/internal/request_parts.hpp"
 #include "server/access/record_json.hpp"
+#include "server/query_string.hpp"
 #include "sync/device_authentication.hpp"
 #include "sync/device_certificate.hpp"
 #include "sync/wipe_order.hpp"
@@ -453,8 +454,8 @@ Response AccessService::admin_audit(const Request& request) {
   Response refusal;
   auto context = caller(request, true, refusal);
   if (!context.ok()) return refusal;
-  auto query = internal::parse_query(request.query, {"since", "until", "event", "device", "limit", "after"});
-  if (!query.ok()) return respond_error(query.error());
+  auto query = parse_query(request.query, {"since", "until", "event", "device", "limit", "after"});
+  if (!query.ok()) return error_response(400, "bad_request", query.error().message);
   AuditQuery filter;
   std::optional<std::int64_t> limit;
   for (auto [name, target] : {std::pair{"since", &filter.since_ms}, std::pair{"until", &filter.until_ms},

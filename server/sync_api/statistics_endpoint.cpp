@@ -2,7 +2,7 @@
 
 #include <boost/json/object.hpp>
 
-#include "server/sync_api/query_parameters.hpp"
+#include "server/query_string.hpp"
 
 namespace casefile::server {
 

@@ -5,7 +5,7 @@
 #include <charconv>
 #include <optional>
 
-#include "server/sync_api/query_parameters.hpp"
+#include "server/query_string.hpp"
 #include "sync/change_json.hpp"
 #include "sync/pull.hpp"
 #include "sync/push.hpp"

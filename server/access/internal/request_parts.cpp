@@ -14,32 +14,6 @@ bool equal_ignoring_case(std::string_view a, std::string_view b) {
          });
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::optional<std::string> percent_decode(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '+') {
-      out.push_back(' ');
-    } else if (text[i] == '%') {
-      if (i + 2 >= text.size()) return std::nullopt;
-      const int high = hex_value(text[i + 1]);
-      const int low = hex_value(text[i + 2]);
-      if (high < 0 || low < 0) return std::nullopt;
-      out.push_back(static_cast<char>(high * 16 + low));
-      i += 2;
-    } else {
-      out.push_back(text[i]);
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 std::optional<std::string_view> bearer_token(const Request& request) {
@@ -53,29 +27,6 @@ std::optional<std::string_view> bearer_token(const Request& request) {
   while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
   if (token.empty()) return std::nullopt;
   return token;
-}
-
-Result<std::map<std::string, std::string, std::less<>>> parse_query(
-    std::string_view query, std::initializer_list<std::string_view> allowed) {
-  std::map<std::string, std::string, std::less<>> parameters;
-  while (!query.empty()) {
-    const std::size_t end = std::min(query.find('&'), query.size());
-    const std::string_view pair = query.substr(0, end);
-    query.remove_prefix(std::min(end + 1, query.size()));
-    if (pair.empty()) continue;
-    const std::size_t equals = pair.find('=');
-    auto name = percent_decode(pair.substr(0, equals));
-    auto value =
-        percent_decode(equals == std::string_view::npos ? std::string_view() : pair.substr(equals + 1));
-    if (!name || !value) return make_error("bad_request", "malformed query string");
-    if (std::find(allowed.begin(), allowed.end(), *name) == allowed.end()) {
-      return make_error("bad_request", "unknown query parameter " + *name);
-    }
-    if (!parameters.emplace(std::move(*name), std::move(*value)).second) {
-      return make_error("bad_request", "repeated query parameter");
-    }
-  }
-  return parameters;
 }
 
 Result<boost::json::object> parse_object_body(const Request& request,

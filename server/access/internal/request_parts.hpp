@@ -17,11 +17,6 @@ namespace casefile::server::internal {
 // std::nullopt when the header is absent or of another form.
 std::optional<std::string_view> bearer_token(const Request& request);
 
-// "a=1&b=x%20y" -> {a: "1", b: "x y"}. Errors: "bad_request" (bad
-// percent-encoding, a repeated or unknown name).
-Result<std::map<std::string, std::string, std::less<>>> parse_query(
-    std::string_view query, std::initializer_list<std::string_view> allowed);
-
 // A JSON object body of at most 64 KiB with only `allowed` members.
 // Errors: "bad_request" (the message says what is wrong).
 Result<boost::json::object> parse_object_body(const Request& request,

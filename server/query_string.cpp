@@ -1,4 +1,4 @@
-#include "server/sync_api/query_parameters.hpp"
+#include "server/query_string.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -14,10 +14,13 @@ int hex_digit(char c) {
   return -1;
 }
 
-std::optional<std::string> decode_component(std::string_view text) {
+}  // namespace
+
+std::optional<std::string> percent_decode(std::string_view text, PercentDecoding mode) {
   std::string out;
+  out.reserve(text.size());
   for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '+') {
+    if (text[i] == '+' && mode == PercentDecoding::query_component) {
       out.push_back(' ');
     } else if (text[i] != '%') {
       out.push_back(text[i]);
@@ -27,15 +30,13 @@ std::optional<std::string> decode_component(std::string_view text) {
       const int low = hex_digit(text[i + 2]);
       if (high < 0 || low < 0) return std::nullopt;
       const char decoded = static_cast<char>(high * 16 + low);
-      if (decoded == '\0') return std::nullopt;
+      if (decoded == '\0' || (decoded == '/' && mode == PercentDecoding::path_segment)) return std::nullopt;
       out.push_back(decoded);
       i += 2;
     }
   }
   return out;
 }
-
-}  // namespace
 
 Result<QueryParameters> parse_query(std::string_view query,
                                     std::initializer_list<std::string_view> known_names) {
@@ -46,9 +47,10 @@ Result<QueryParameters> parse_query(std::string_view query,
     query = end == std::string_view::npos ? std::string_view() : query.substr(end + 1);
     if (pair.empty()) continue;
     const std::size_t equals = pair.find('=');
-    auto name = decode_component(pair.substr(0, equals));
+    auto name = percent_decode(pair.substr(0, equals), PercentDecoding::query_component);
     auto value =
-        decode_component(equals == std::string_view::npos ? std::string_view() : pair.substr(equals + 1));
+        percent_decode(equals == std::string_view::npos ? std::string_view() : pair.substr(equals + 1),
+                       PercentDecoding::query_component);
     if (!name || !value) return make_error("invalid_query", "bad percent-encoding in the query");
     if (std::find(known_names.begin(), known_names.end(), *name) == known_names.end()) {
       return make_error("invalid_query", "unknown query parameter '" + *name + "'");
