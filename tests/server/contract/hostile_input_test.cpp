@@ -1,0 +1,270 @@
+// Hostile requests sent to the Router casefiled builds, over real SQLCipher
+// stores: each row is refused with its documented status and code, and after
+// every row the sync and key stores are byte-identical to before and a normal
+// request still works. Transport-level attacks (a 1 GB Content-Length, a
+// header that never ends, slowloris) need a socket: casefiled_end_to_end_test.cpp.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <boost/json.hpp>
+#include <chrono>
+#include <fstream>
+#include <iterator>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "crypto/x25519.hpp"
+#include "server/access/access_administration.hpp"
+#include "sync/device_authentication.hpp"
+#include "tests/server/contract/casefiled_router.hpp"
+#include "tests/server/sync_api/sync_api_test_support.hpp"
+
+namespace casefile::server::testing {
+namespace {
+
+namespace json = boost::json;
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+struct HostileRow {
+  std::string name;
+  std::string method;
+  std::string target;
+  Headers headers;
+  std::string body;
+  unsigned status;
+  std::string code;  // the error code, or the first verdict's refusal code
+  std::int64_t clock_offset_ms = 0;
+};
+
+std::string file_bytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// The error code of a refusal, or the code of the first refused verdict.
+std::string code_of(const Response& response) {
+  json::error_code error;
+  const auto body = json::parse(response.body, error);
+  if (error || !body.is_object()) return {};
+  const auto& object = body.as_object();
+  if (const auto* code = object.if_contains("error")) return std::string(code->as_string());
+  if (const auto* verdicts = object.if_contains("verdicts"); verdicts && !verdicts->as_array().empty()) {
+    const auto& first = verdicts->as_array().front().as_object();
+    if (const auto* code = first.if_contains("code")) return std::string(code->as_string());
+    return std::string(first.at("verdict").as_string());
+  }
+  return {};
+}
+
+class HostileInputTest : public ::testing::Test {
+ protected:
+  HostileInputTest()
+      : casefiled_([this] { return system_clock_ms() + clock_offset_ms_.load(); }),
+        administration_(casefiled_.control(), "admin:test") {}
+
+  Response call(const std::string& method, const std::string& target, const Headers& headers,
+                std::string body) {
+    Request request;
+    request.method = method;
+    request.target = target;
+    const auto question = target.find('?');
+    request.path = target.substr(0, question);
+    if (question != std::string::npos) request.query = target.substr(question + 1);
+    request.headers = headers;
+    request.body = std::move(body);
+    auto match = casefiled_.router().match(request.method, request.path);
+    if (!match.ok()) return error_response(status_of_routing_error(match.error().code), match.error().code, "");
+    if (!match->asynchronous) return casefiled_.router().dispatch(*match, request);
+    std::optional<Response> answer;
+    casefiled_.router().dispatch_async(*match, request, [&answer](Response response) { answer = response; });
+    for (int i = 0; i < 500 && !answer; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return answer ? *answer : error_response(500, "no_answer", "");
+  }
+
+  static Headers json_with(const std::string& token) {
+    Headers headers = {{"Content-Type", "application/json"}};
+    if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);
+    return headers;
+  }
+  static Headers bearer(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
+
+  // Enrols, certifies and signs in `device` for `user`; returns its token.
+  std::string sign_in(const TestDevice& device, const std::string& user) {
+    const auto wrapping = crypto::X25519PrivateKey::generate().value();
+    const std::string code = administration_.create_enrolment_code(user, std::chrono::minutes(15)).value().text;
+    auto enrolment = sync::make_enrolment_request(*sync::enrolment_code_from_text(code), device.id(),
+                                                  device.key(), wrapping.public_key())
+                         .value();
+    last_enrolment_body_ = sync::encode_enrolment_request(enrolment);
+    EXPECT_EQ(call("POST", "/v1/enrol", json_with(""), last_enrolment_body_).status, 202u);
+    EXPECT_TRUE(administration_.certify_device(device.id(), casefiled_.authority()).ok());
+    auto issued = call("POST", "/v1/auth/challenge", json_with(""), sync::encode_challenge_request(device.id()));
+    EXPECT_EQ(issued.status, 200u) << issued.body;
+    sync::TokenRequest request;
+    request.device = device.id();
+    const auto challenge =
+        sync::bytes_from_wire_text(json::parse(issued.body).at("challenge").as_string()).value();
+    std::copy(challenge.begin(), challenge.end(), request.challenge.begin());
+    request.signature =
+        device.key().sign(sync::auth_challenge_message(request.challenge, device.id(), casefiled_.tls_pin())).value();
+    last_token_request_ = request;
+    auto token = call("POST", "/v1/auth/token", json_with(""), sync::encode_token_request(request));
+    EXPECT_EQ(token.status, 200u) << token.body;
+    return std::string(json::parse(token.body).at("token").as_string());
+  }
+
+  std::string store_bytes() {
+    std::string bytes;
+    for (const auto& path : {casefiled_.sync_database(), casefiled_.keys_database()}) {
+      bytes += file_bytes(path);
+      bytes += file_bytes(path.string() + "-wal");
+    }
+    return bytes;
+  }
+
+  std::atomic<std::int64_t> clock_offset_ms_{0};
+  CasefiledRouter casefiled_;
+  AccessAdministration administration_;
+  std::string last_enrolment_body_;
+  sync::TokenRequest last_token_request_;
+};
+
+TEST_F(HostileInputTest, EveryHostileRequestIsRefusedWithItsCodeAndChangesNoStore) {
+  ASSERT_TRUE(administration_.add_user("ana", Role::lawyer).ok());
+  ASSERT_TRUE(administration_.add_user("bob", Role::lawyer).ok());
+  ASSERT_TRUE(administration_.add_user("root", Role::admin).ok());
+  TestDevice ana(1, "ana");
+  TestDevice bob(2, "bob");
+  TestDevice revoked(3, "bob");
+  TestDevice root(4, "root", Role::admin);
+  const std::string ana_token = sign_in(ana, "ana");
+  const std::string bob_token = sign_in(bob, "bob");
+  const std::string revoked_token = sign_in(revoked, "bob");
+  const std::string root_token = sign_in(root, "root");
+  const std::string reused_enrolment = last_enrolment_body_;
+  ASSERT_TRUE(administration_.revoke_device(revoked.id(), casefiled_.authority(), "lost").ok());
+
+  const sync::CaseId case_id = case_number(1);
+  const std::string case_text = sync::to_text(case_id);
+  ASSERT_EQ(call("POST", "/v1/cases", json_with(ana_token), R"({"case_id":")" + case_text + R"("})").status, 201u);
+  const std::string pushed = ana.push_body({ana.new_case(case_id, record_number(1), "trial")});
+  auto first_push = call("POST", "/v1/sync/push", json_with(ana_token), pushed);
+  ASSERT_EQ(first_push.status, 200u) << first_push.body;
+  ASSERT_EQ(code_of(first_push), "accepted") << first_push.body;
+  const std::string manifest = R"({"manifest":"AAAA","wraps":[{"device":")" + sync::to_text(ana.id()) + R"(","wrap":"AAAA"}]})";
+  auto stored = call("PUT", "/v1/keys/" + case_text + "/epochs/2", json_with(ana_token), manifest);
+  ASSERT_EQ(stored.status, 201u) << stored.body;
+
+  // Hostile payloads built from valid ones.
+  std::string altered = pushed;
+  const auto date = altered.find("2025-03-10");
+  ASSERT_NE(date, std::string::npos);
+  altered[date + 9] = '1';
+  const std::string foreign_key_batch = [&] {
+    auto changes = std::vector<sync::Change>{ana.new_case(case_id, record_number(2), "trial")};
+    auto batch = sync::seal_batch(numbered<sync::BatchId>(0xbb, 9), bob.key(), ana.id(), std::move(changes));
+    return sync::encode_push_request(batch.value());
+  }();
+  const std::string future_change = [&] {
+    sync::Change change = ana.new_case(case_id, record_number(3), "trial");
+    change.hlc = sync::Hlc::from_parts(32'503'680'000'000, 0);  // 3000-01-01
+    return ana.push_body({change});
+  }();
+  std::string bad_base64 = ana.push_body({ana.new_case(case_id, record_number(4), "trial")});
+  const auto signature = bad_base64.find("\"signature\":\"");
+  ASSERT_NE(signature, std::string::npos);
+  bad_base64.insert(signature + 13, "*=");
+  const std::string deep = std::string(10'000, '[') + std::string(10'000, ']');
+  const std::string other_key_token = [&] {
+    sync::TokenRequest request = last_token_request_;
+    request.signature.fill(0x5a);
+    return sync::encode_token_request(request);
+  }();
+  const std::string k = "/v1/keys/" + case_text;
+  const std::string upper_case = [&] {
+    std::string text = case_text;
+    for (char& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return text;
+  }();
+
+  const std::vector<HostileRow> rows = {
+      {"truncated JSON", "POST", "/v1/sync/push", json_with(ana_token), pushed.substr(0, pushed.size() / 2), 400, "json_syntax"},
+      {"empty push body", "POST", "/v1/sync/push", json_with(ana_token), "", 400, "json_syntax"},
+      {"push body is an array", "POST", "/v1/sync/push", json_with(ana_token), "[]", 400, "json_wrong_type"},
+      {"batch header without its members", "POST", "/v1/sync/push", json_with(ana_token), R"({"batch":{},"changes":"x"})", 400, "json_missing_member"},
+      {"nesting 10,000 deep", "POST", "/v1/sync/push", json_with(ana_token), deep, 400, "json_too_deep"},
+      {"bad base64url in a batch", "POST", "/v1/sync/push", json_with(ana_token), bad_base64, 400, "json_invalid_value"},
+      {"valid batch replayed with one altered byte", "POST", "/v1/sync/push", json_with(ana_token), altered, 200, "inclusion_proof_invalid"},
+      {"batch signed by another device's key", "POST", "/v1/sync/push", json_with(ana_token), foreign_key_batch, 200, "batch_signature_invalid"},
+      {"batch pushed by a device that is not its author", "POST", "/v1/sync/push", json_with(bob_token), future_change, 200, "author_mismatch"},
+      {"change with an HLC in the year 3000", "POST", "/v1/sync/push", json_with(ana_token), future_change, 200, "clock_skew"},
+      {"unknown JSON member", "POST", "/v1/sync/push", json_with(ana_token), "{\"extra\":1," + pushed.substr(1), 400, "json_unknown_member"},
+      {"duplicate key", "POST", "/v1/sync/push", json_with(ana_token), "{\"changes\":[]," + pushed.substr(1), 400, "json_duplicate_key"},
+      {"non-UTF-8 bytes in a string", "POST", "/v1/cases", json_with(ana_token), "{\"case_id\":\"\xff\xfe\"}", 400, "bad_request"},
+      {"wrong Content-Type", "POST", "/v1/sync/push", {{"Content-Type", "text/plain"}, {"Authorization", "Bearer " + ana_token}}, pushed, 415, "unsupported_media_type"},
+      {"outbox depth not a number", "POST", "/v1/sync/push", [&] { auto h = json_with(ana_token); h.emplace_back("Casefile-Outbox-Depth", "-1"); return h; }(), pushed, 400, "invalid_outbox_depth"},
+      {"revoked device's token", "POST", "/v1/sync/push", json_with(revoked_token), pushed, 403, "device_revoked"},
+      {"expired token", "POST", "/v1/sync/push", json_with(ana_token), pushed, 401, "token_expired", 2LL * 24 * 3600 * 1000},
+      {"unknown token", "POST", "/v1/sync/push", json_with("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"), pushed, 401, "unauthenticated"},
+      {"no token", "POST", "/v1/sync/push", json_with(""), pushed, 401, "unauthenticated"},
+      {"malformed Authorization", "GET", "/v1/cases", {{"Authorization", "Basic abc"}}, "", 401, "unauthenticated"},
+      {"pull limit over 1000", "GET", "/v1/sync/pull?limit=1001", bearer(ana_token), "", 400, "invalid_query"},
+      {"pull limit 2^64", "GET", "/v1/sync/pull?limit=18446744073709551616", bearer(ana_token), "", 400, "invalid_query"},
+      {"negative wait", "GET", "/v1/sync/pull?wait=-1", bearer(ana_token), "", 400, "invalid_query"},
+      {"repeated parameter", "GET", "/v1/sync/pull?limit=1&limit=2", bearer(ana_token), "", 400, "invalid_query"},
+      {"unknown parameter", "GET", "/v1/sync/pull?evil=1", bearer(ana_token), "", 400, "invalid_query"},
+      {"bad cursor", "GET", "/v1/sync/pull?cursor=%25%25%25", bearer(ana_token), "", 400, "invalid_cursor"},
+      {"cursor ahead of the log", "GET", "/v1/sync/pull?cursor=AQAAAAAAAP__", bearer(ana_token), "", 400, "invalid_cursor"},
+      {"../ in a case id", "GET", "/v1/keys/..%2F..%2Fetc", bearer(ana_token), "", 400, "bad_request"},
+      {"%2e%2e as a case id", "GET", "/v1/keys/%2e%2e", bearer(ana_token), "", 400, "invalid_case_id"},
+      {"%00 in a case id", "GET", "/v1/keys/" + case_text + "%00", bearer(ana_token), "", 400, "bad_request"},
+      {"overlong case id", "GET", "/v1/keys/" + std::string(5000, 'a'), bearer(ana_token), "", 400, "invalid_case_id"},
+      {"upper-case UUID", "GET", "/v1/keys/" + upper_case, bearer(ana_token), "", 400, "invalid_case_id"},
+      {"bad percent-encoding", "GET", "/v1/keys/%zz", bearer(ana_token), "", 400, "bad_request"},
+      {"epoch 1e400", "PUT", k + "/epochs/1e400", json_with(ana_token), manifest, 400, "invalid_epoch"},
+      {"epoch 2^64", "PUT", k + "/epochs/18446744073709551616", json_with(ana_token), manifest, 400, "invalid_epoch"},
+      {"epoch with a leading zero", "PUT", k + "/epochs/02", json_with(ana_token), manifest, 400, "invalid_epoch"},
+      {"keys upload with a non-monotonic epoch", "PUT", k + "/epochs/1", json_with(ana_token), manifest, 409, "epoch_not_monotonic"},
+      {"keys upload for a case of another user", "PUT", k + "/epochs/3", json_with(bob_token), manifest, 403, "case_not_member"},
+      {"keys of a case of another user", "GET", k, bearer(bob_token), "", 403, "case_not_member"},
+      {"manifest is a number 1e400", "PUT", k + "/epochs/3", json_with(ana_token), R"({"manifest":1e400,"wraps":[]})", 400, "json_not_integer"},
+      {"wraps of a wrong type", "PUT", k + "/epochs/3", json_with(ana_token), R"({"manifest":"AAAA","wraps":{}})", 400, "invalid_key_upload"},
+      {"enrol with a reused code", "POST", "/v1/enrol", json_with(""), reused_enrolment, 403, "enrolment_code_invalid"},
+      {"token with a wrong signature", "POST", "/v1/auth/token", json_with(""), other_key_token, 401, "signature_invalid"},
+      {"stats with a reversed date range", "GET", "/v1/admin/stats?from=2025-12-31&to=2025-01-01", bearer(root_token), "", 400, "invalid_date_range"},
+      {"stats with an impossible date", "GET", "/v1/admin/stats?from=2025-02-30&to=2025-12-31", bearer(root_token), "", 400, "invalid_query"},
+      {"non-admin on admin stats", "GET", "/v1/admin/stats?from=2025-01-01&to=2025-12-31", bearer(ana_token), "", 403, "forbidden"},
+      {"non-admin on admin users", "GET", "/v1/admin/users", bearer(ana_token), "", 403, "forbidden"},
+      {"non-admin on admin devices", "GET", "/v1/admin/devices", bearer(ana_token), "", 403, "forbidden"},
+      {"non-admin on admin audit", "GET", "/v1/admin/audit", bearer(ana_token), "", 403, "forbidden"},
+      {"non-admin revoking a device", "POST", "/v1/admin/devices/" + sync::to_text(bob.id()) + "/revoke", json_with(ana_token), "{}", 403, "forbidden"},
+      {"lawyer adding a member", "POST", "/v1/cases/" + case_text + "/members", json_with(ana_token), R"({"user":"bob"})", 403, "forbidden"},
+      {"unknown route", "GET", "/v1/../etc/passwd", {}, "", 404, "not_found"},
+      {"wrong method", "DELETE", "/v1/sync/push", bearer(ana_token), "", 405, "method_not_allowed"},
+  };
+  ASSERT_GE(rows.size(), 40u);
+
+  const std::string before = store_bytes();
+  for (const auto& row : rows) {
+    clock_offset_ms_ = row.clock_offset_ms;
+    const Response response = call(row.method, row.target, row.headers, row.body);
+    clock_offset_ms_ = 0;
+    EXPECT_EQ(response.status, row.status) << row.name << ": " << response.body.substr(0, 300);
+    EXPECT_EQ(code_of(response), row.code) << row.name << ": " << response.body.substr(0, 300);
+  }
+  EXPECT_TRUE(store_bytes() == before) << "a hostile request changed the sync or key store";
+
+  auto pulled = call("GET", "/v1/sync/pull", bearer(ana_token), "");
+  ASSERT_EQ(pulled.status, 200u) << pulled.body;
+  EXPECT_EQ(json::parse(pulled.body).at("entries").as_array().size(), 1u);
+  auto next = call("POST", "/v1/sync/push", json_with(ana_token),
+                   ana.push_body({ana.new_case(case_id, record_number(5), "trial")}));
+  ASSERT_EQ(next.status, 200u) << next.body;
+  EXPECT_EQ(code_of(next), "accepted") << next.body;
+}
+
+}  // namespace
+}  // namespace casefile::server::testing
