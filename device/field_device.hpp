@@ -1,0 +1,216 @@
+// FieldDevice: the device library's front door. An app (or casefile-device)
+// holds one per device directory, unlocked by the lawyer's passphrase.
+//
+//   auto device = device::FieldDevice::unlock(directory, passphrase);
+//   if (!device.ok()) return device.error();     // wrong_passphrase, locked_out, ...
+//   auto record = device->write(case_id, "interviews", std::nullopt,
+//                               {{"held_on", "2026-11-27"}, {"notes", "..."}}, now_ms);
+//
+// The directory holds three files (docs/device.md):
+//   storage.key  the device storage key, wrapped under scrypt(passphrase)
+//   duress.key   a second key file, same format, wrapping a random marker under
+//                the duress passphrase (or under a random passphrase nobody
+//                knows, so its presence says nothing)
+//   replica.db   the SQLCipher replica, keyed by the storage key: records,
+//                outbox, quarantine, and the device profile (its keys,
+//                server, certificate, case keys, cached certificates).
+//   unlock.state clear counter of consecutive failed unlocks and the lock-out
+//                limit (a deterrent against guessing through the app; a
+//                copied directory is protected by scrypt alone).
+//
+// Threading: one FieldDevice is used by one thread at a time; sync runs on the
+// caller's thread (device/sync_client.hpp). Not copyable; movable.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "base/result.hpp"
+#include "crypto/ed25519.hpp"
+#include "crypto/hash.hpp"
+#include "crypto/key_file.hpp"
+#include "crypto/secret_bytes.hpp"
+#include "crypto/x25519.hpp"
+#include "device/sqlcipher_replica_store.hpp"
+#include "sync/device_certificate.hpp"
+#include "sync/ids.hpp"
+#include "sync/replica.hpp"
+
+namespace casefile::device {
+
+// Where the device syncs: parsed from the enrolment payload's "url" and "pin".
+struct ServerEndpoint {
+  std::string url;   // "https://host:port", as the payload gave it
+  std::string host;  // host name or address, for TLS SNI and the Host header
+  std::uint16_t port = 0;
+  crypto::Sha256Digest pin{};  // SHA-256 of the server's TLS SubjectPublicKeyInfo
+};
+
+enum class EnrolmentState { not_enrolled, pending, certified };
+
+// What the device knows about itself; persisted in the replica.
+struct DeviceProfile {
+  sync::DeviceId device_id;  // random, made at create()
+  EnrolmentState state = EnrolmentState::not_enrolled;
+  std::optional<ServerEndpoint> server;                      // set by begin_enrolment
+  std::optional<crypto::Sha256Digest> authority_fingerprint;  // set by begin_enrolment
+  std::optional<crypto::Ed25519PublicKey> authority_key;      // set by record_certificate
+  std::optional<sync::DeviceCertificate> certificate;         // set by record_certificate
+};
+
+// A plaintext field value as an app gives and reads it. Sealed fields are
+// given in plaintext and sealed by write(); reads open them again.
+using PlainValue = std::variant<std::monostate /* null */, bool, std::int64_t, std::string>;
+using PlainFields = std::map<std::string, PlainValue, std::less<>>;
+
+// One value of a field as read: the plaintext when the device could open it.
+struct ValueRead {
+  PlainValue value;
+  bool sealed = false;
+  // Set when a sealed value cannot be opened here (no key for its epoch,
+  // or the envelope does not open): "case_key_missing", "decrypt_failed".
+  std::string unreadable;
+  sync::DeviceId author;
+  std::uint64_t author_sequence = 0;
+  std::uint64_t hlc_wall_millis = 0;
+};
+
+struct FieldRead {
+  std::string name;
+  ValueRead winner;                 // what to show: highest HLC, then device id
+  std::vector<ValueRead> siblings;  // every live value, winner included; >1 means in conflict
+  bool in_conflict() const { return siblings.size() > 1; }
+};
+
+struct RecordRead {
+  sync::RecordKey key;
+  std::vector<FieldRead> fields;  // by name
+  bool deleted = false;
+  bool edit_delete_conflict = false;
+};
+
+struct DeviceStatus {
+  sync::DeviceId device_id;
+  EnrolmentState state = EnrolmentState::not_enrolled;
+  std::uint64_t outbox_depth = 0;
+  std::uint64_t quarantined = 0;
+  std::uint64_t records = 0;
+  std::uint64_t fields_in_conflict = 0;
+  std::optional<std::int64_t> last_sync_ms;  // last sync that completed
+};
+
+struct CreateOptions {
+  // Empty: no duress passphrase (duress.key then wraps under a random one).
+  std::string duress_passphrase;
+  // 0: never. N: the Nth consecutive wrong passphrase destroys storage.key.
+  std::uint32_t lockout_after = 0;
+  // Lower only in tests (key_file accepts N from 2^17).
+  crypto::ScryptParameters scrypt = crypto::kKeyFileDefaultParameters;
+};
+
+class FieldDevice {
+ public:
+  // Makes a new device in `directory` (created if absent; refused with
+  // "device_exists" if it holds a storage.key): fresh storage key, device id,
+  // Ed25519 signing and X25519 wrapping keys, an empty replica.
+  static Result<FieldDevice> create(const std::filesystem::path& directory, std::string_view passphrase,
+                                    const CreateOptions& options = {});
+
+  // Errors: "not_initialised" (no device here), "wrong_passphrase" (message
+  // says how many attempts remain when a lock-out is set), "locked_out" (the
+  // limit was reached: storage.key is destroyed and the replica is unreadable
+  // for good), the replica's open errors. The duress passphrase succeeds: it
+  // destroys storage.key and the replica, and opens a brand-new empty device
+  // in their place, indistinguishable from one just created.
+  static Result<FieldDevice> unlock(const std::filesystem::path& directory, std::string_view passphrase);
+
+  FieldDevice(FieldDevice&&) noexcept;
+  FieldDevice& operator=(FieldDevice&&) noexcept;
+  ~FieldDevice();
+
+  const std::filesystem::path& directory() const;
+  const DeviceProfile& profile() const;
+  const crypto::Ed25519PrivateKey& signing_key() const;
+  const crypto::X25519PrivateKey& wrapping_key() const;
+
+  // --- Profile (called by device/enrolment and device/sync_client) ---
+  // Stores the server endpoint and authority fingerprint; state -> pending.
+  Status begin_enrolment(const ServerEndpoint& server, const crypto::Sha256Digest& authority_fingerprint);
+  // Verifies `certificate` (its keys must be this device's, its authority
+  // fingerprint the enrolled one, SHA-256(authority_key) that fingerprint)
+  // and stores both; state -> certified. Errors: "certificate_invalid",
+  // "certificate_wrong_authority", "certificate_not_mine", "certificate_expired".
+  Status record_certificate(const sync::DeviceCertificate& certificate,
+                            const crypto::Ed25519PublicKey& authority_key, std::int64_t now_ms);
+  // The signing key of a certified author, from the certificate cache.
+  std::optional<crypto::Ed25519PublicKey> author_key(const sync::DeviceId& author);
+  // Verifies (against the authority key) and caches another device's
+  // certificate. Errors: as record_certificate's verification.
+  Status cache_certificate(const sync::DeviceCertificate& certificate);
+  // The bearer token from the last sign-in, if it has not expired at `now_ms`.
+  std::optional<std::string> session_token(std::int64_t now_ms);
+  Status store_session_token(const std::string& token, std::int64_t expires_at_ms);
+  Status record_sync_completed(std::int64_t now_ms);
+
+  // --- Cases and records ---
+  // A new case: random case id, a fresh epoch-1 case key kept in the replica,
+  // and the case's `cases` record (record id = case id) written with `fields`.
+  Result<sync::CaseId> create_case(const PlainFields& fields, std::int64_t now_ms);
+  // Writes fields of a record (record_id nullopt: a new record with a random
+  // id). Validates at ValidationLevel::device against the current schema
+  // (overlaying the record as this replica shows it), seals sealed fields with
+  // the case's newest epoch, and records one change (replica + outbox, one
+  // transaction). Errors: the schema's codes, "case_key_missing",
+  // "record_unknown", the store's.
+  Result<sync::RecordKey> write(const sync::CaseId& case_id, std::string_view collection,
+                                std::optional<sync::RecordId> record_id, const PlainFields& fields,
+                                std::int64_t now_ms);
+  // Sets status=finalized and finalized_at=now on an interview or consent.
+  Status finalize(const sync::RecordKey& record, std::int64_t now_ms);
+  // A new `amendments` record pointing at a finalized interview or consent.
+  Result<sync::RecordKey> amend(const sync::RecordKey& target, const PlainFields& fields, std::int64_t now_ms);
+  // Resolves a field in conflict: one write superseding every sibling.
+  Status resolve(const sync::RecordKey& record, std::string_view field, const PlainValue& value,
+                 std::int64_t now_ms);
+
+  Result<std::vector<sync::RecordKey>> list_records(std::optional<sync::CaseId> case_id = std::nullopt);
+  Result<RecordRead> read(const sync::RecordKey& record);  // decrypts in memory only
+  Result<std::vector<RecordRead>> conflicts();             // records needing resolution
+  Result<std::vector<sync::QuarantinedChange>> quarantine();
+  Result<DeviceStatus> status();
+
+  // --- Case keys (local; distribution is the keys issue's) ---
+  Status store_case_key(const sync::CaseId& case_id, std::uint32_t epoch, const crypto::SecretBytes& key);
+  std::vector<sync::CaseId> cases_with_keys();
+
+  // --- Sync plumbing (device/sync_client.hpp) ---
+  sync::Replica& replica();
+  SqlcipherReplicaStore& store();
+  // Removes every record, outbox change and case key of a case this device
+  // may no longer read (its user's membership was removed).
+  Status purge_case(const sync::CaseId& case_id);
+  // Obeys a verified wipe order: destroys storage.key, duress.key and the
+  // replica files (overwritten, then unlinked). The object is unusable after.
+  Status wipe();
+
+  // --- Keys ---
+  // Re-wraps the storage key under a new passphrase (the replica is untouched).
+  Status change_passphrase(std::string_view old_passphrase, std::string_view new_passphrase);
+  // Re-keys the replica under a fresh storage key (SQLCipher rekey), crash-safe.
+  Status rotate_storage_key(std::string_view passphrase);
+
+ private:
+  struct State;
+  explicit FieldDevice(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+std::string_view enrolment_state_name(EnrolmentState state);
+
+}  // namespace casefile::device
