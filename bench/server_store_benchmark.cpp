@@ -21,10 +21,12 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "bench/support/raw_insert.hpp"
 #include "crypto/ed25519.hpp"
 #include "crypto/random.hpp"
 #include "schema/database.hpp"
@@ -33,6 +35,7 @@
 #include "sync/change_encoding.hpp"
 #include "sync/merkle.hpp"
 #include "sync/record_state.hpp"
+#include "tests/support/scratch_directory.hpp"
 
 namespace casefile::server {
 namespace {
@@ -46,23 +49,7 @@ constexpr std::size_t kDeviceCases = 5;
 constexpr std::size_t kAllCases = 200;
 constexpr std::size_t kNewChangesPulled = 100;
 
-class ScratchDirectory {
- public:
-  ScratchDirectory() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "casefile-server-store-bench-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) std::abort();
-    path_ = pattern;
-  }
-  ~ScratchDirectory() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using test_support::ScratchDirectory;
 
 template <typename IdType>
 IdType numbered_id(std::uint8_t tag, std::uint64_t number) {
@@ -127,8 +114,7 @@ Observations observations;
 void RawSqlcipherInsert(benchmark::State& state) {
   ScratchDirectory directory;
   auto database = schema::Database::open(directory.path() / "raw.db", database_key());  // WAL, FULL, 4096
-  if (!database.ok() ||
-      !database->execute("CREATE TABLE rows (id INTEGER PRIMARY KEY, body BLOB NOT NULL)").ok()) {
+  if (!database.ok() || !database->execute(bench::kRawRowsTable).ok()) {
     state.SkipWithError("open failed");
     return;
   }
@@ -138,22 +124,12 @@ void RawSqlcipherInsert(benchmark::State& state) {
          new_records_commit(1, batch, 1 + batch * kChangesPerBatch, kChangesPerBatch, 0, 1).accepted)
       rows.push_back(sync::encode_change(change.change));
   }
-  std::size_t next = 0;
+  std::size_t next_batch = 0;
   for (auto _ : state) {
-    auto transaction = database->begin();
-    if (!transaction.ok()) {
-      state.SkipWithError("begin failed");
-      return;
-    }
-    for (std::size_t i = 0; i < kChangesPerBatch; ++i) {
-      auto insert = database->prepare("INSERT INTO rows (body) VALUES (?)");
-      if (!insert.ok() || !insert->bind_blob(1, rows[next++ % rows.size()]).run().ok()) {
-        state.SkipWithError("insert failed");
-        return;
-      }
-    }
-    if (!transaction->commit().ok()) {
-      state.SkipWithError("commit failed");
+    const std::span<const crypto::Bytes> batch(
+        rows.data() + (next_batch++ % kIngestBatchesPerRun) * kChangesPerBatch, kChangesPerBatch);
+    if (auto inserted = bench::insert_rows_in_one_transaction(*database, batch); !inserted.ok()) {
+      state.SkipWithError(inserted.error().message.c_str());
       return;
     }
   }

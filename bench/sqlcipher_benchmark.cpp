@@ -15,8 +15,10 @@
 #include <string>
 #include <vector>
 
+#include "bench/support/raw_insert.hpp"
 #include "crypto/random.hpp"
 #include "schema/database.hpp"
+#include "tests/support/scratch_directory.hpp"
 
 namespace casefile::schema {
 namespace {
@@ -26,23 +28,7 @@ constexpr std::size_t kRowSize = 700;
 
 enum class Storage { keyed_4096, keyed_1024, unkeyed };
 
-class ScratchDirectory {
- public:
-  ScratchDirectory() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "casefile-sqlcipher-bench-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) std::abort();
-    path_ = pattern;
-  }
-  ~ScratchDirectory() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using test_support::ScratchDirectory;
 
 Result<Database> open_storage(Storage storage, const std::filesystem::path& path) {
   DatabaseOptions options;  // synchronous FULL, WAL
@@ -60,7 +46,7 @@ void BatchedInsert(benchmark::State& state, Storage storage) {
     state.SkipWithError(database.error().message.c_str());
     return;
   }
-  if (!database->execute("CREATE TABLE rows(id INTEGER PRIMARY KEY, body BLOB NOT NULL)").ok()) {
+  if (!database->execute(bench::kRawRowsTable).ok()) {
     state.SkipWithError("create table failed");
     return;
   }
@@ -69,20 +55,8 @@ void BatchedInsert(benchmark::State& state, Storage storage) {
   for (int i = 0; i < kRowsPerTransaction; ++i) bodies.push_back(crypto::random_bytes(kRowSize).value());
 
   for (auto _ : state) {
-    auto transaction = database->begin();
-    if (!transaction.ok()) {
-      state.SkipWithError(transaction.error().message.c_str());
-      return;
-    }
-    for (const auto& body : bodies) {
-      auto insert = database->prepare("INSERT INTO rows(body) VALUES (?)");
-      if (!insert.ok() || !insert->bind_blob(1, body).run().ok()) {
-        state.SkipWithError("insert failed");
-        return;
-      }
-    }
-    if (!transaction->commit().ok()) {
-      state.SkipWithError("commit failed");
+    if (auto inserted = bench::insert_rows_in_one_transaction(*database, bodies); !inserted.ok()) {
+      state.SkipWithError(inserted.error().message.c_str());
       return;
     }
   }

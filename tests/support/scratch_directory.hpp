@@ -2,10 +2,10 @@
 // contents when the object is destroyed; and fresh random database keys.
 #pragma once
 
-#include <gtest/gtest.h>
 #include <stdlib.h>
 
 #include <filesystem>
+#include <stdexcept>
 #include <string>
 
 #include "crypto/random.hpp"

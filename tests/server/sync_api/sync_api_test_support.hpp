@@ -23,6 +23,7 @@
 #include "server/sync_api/sync_endpoints.hpp"
 #include "sync/batch.hpp"
 #include "sync/change_json.hpp"
+#include "tests/support/scratch_directory.hpp"
 
 namespace casefile::server::testing {
 
@@ -44,21 +45,7 @@ inline sync::CaseId case_number(std::uint64_t n) { return numbered<sync::CaseId>
 inline sync::RecordId record_number(std::uint64_t n) { return numbered<sync::RecordId>(0x7e, n); }
 
 // A directory removed at the end of the test.
-class TemporaryDirectory {
- public:
-  TemporaryDirectory() {
-    static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path() /
-            ("casefile-sync-api-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TemporaryDirectory() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using TemporaryDirectory = test_support::ScratchDirectory;
 
 // Bearer token -> caller, or the error a token maps to.
 class FakeAuthenticator final : public RequestAuthenticator {
