@@ -25,6 +25,16 @@ Result<json::value> parse_request(std::string_view body) { return parse_strict_j
 
 }  // namespace
 
+json::object enrolment_payload(std::string_view url, const crypto::Sha256Digest& tls_pin,
+                               const crypto::Sha256Digest& authority_fingerprint,
+                               std::string_view code_text) {
+  return json::object{{"v", 1},
+                      {"url", url},
+                      {"pin", bytes_to_wire_text(tls_pin)},
+                      {"authority", bytes_to_wire_text(authority_fingerprint)},
+                      {"code", code_text}};
+}
+
 std::string bytes_to_wire_text(crypto::ByteView bytes) { return internal::base64url_encode(bytes); }
 
 std::optional<crypto::Bytes> bytes_from_wire_text(std::string_view text) {

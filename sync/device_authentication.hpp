@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 #include <cstdint>
 #include <optional>
@@ -33,6 +34,14 @@ std::string enrolment_code_to_text(const EnrolmentCode& code);
 // Accepts either case, with or without '-' and ' ' between characters; nothing
 // else. std::nullopt for anything that is not exactly one code.
 std::optional<EnrolmentCode> enrolment_code_from_text(std::string_view text);
+
+// The enrolment payload an admin hands to a device (as text or a QR code),
+// compact JSON: {"v":1,"url":"https://host:port","pin":"<b64url SPKI SHA-256>",
+// "authority":"<b64url authority fingerprint>","code":"ABCD-..."}
+// (docs/security.md §3). The device library parses it (device/enrolment.hpp).
+boost::json::object enrolment_payload(std::string_view url, const crypto::Sha256Digest& tls_pin,
+                                      const crypto::Sha256Digest& authority_fingerprint,
+                                      std::string_view code_text);
 
 // Signed by the new device signing key, binding both keys to the code:
 // "casefile enrolment proof v1" || 0x00 || code (20) || device id (16) ||

@@ -194,11 +194,8 @@ int run_enrol(const Options& options, Session& session) {
   auto code = session.administration->create_enrolment_code(*user, std::chrono::minutes(ttl_minutes));
   if (!code.ok()) return fail(options, code.error());
   // Compact, so the QR code stays small enough to scan from a terminal.
-  const json::object payload{{"v", 1},
-                             {"url", *url},
-                             {"pin", sync::bytes_to_wire_text(summary->tls_spki_pin)},
-                             {"authority", sync::bytes_to_wire_text(summary->authority_fingerprint)},
-                             {"code", code->text}};
+  const json::object payload =
+      sync::enrolment_payload(*url, summary->tls_spki_pin, summary->authority_fingerprint, code->text);
   const std::string payload_text = json::serialize(payload);
   if (options.json) {
     print_json({{"user", *user}, {"expires_at", code->expires_at_ms}, {"payload", payload}});
