@@ -17,6 +17,7 @@
 #include "crypto/tls_identity.hpp"
 #include "server/access/access_routes.hpp"
 #include "server/access/access_service.hpp"
+#include "server/access/credential_sweeper.hpp"
 #include "server/access/sqlcipher_control_store.hpp"
 #include "server/config.hpp"
 #include "server/http_server.hpp"
@@ -112,6 +113,8 @@ int serve(const std::vector<std::string>& arguments) {
 
   MetricsRegistry metrics;
   AccessService access(*stores->control, *authority, *pin);
+  // Expired enrolment codes, challenges and tokens serve no request: sweep them.
+  CredentialSweeper credential_sweeper(*stores->control, logger, std::chrono::minutes(10));
   ChangeNotifier notifier;
   const AuditRecorder audit = [&control = *stores->control](const AuditEvent& event) {
     return control.append_audit(event);
