@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
 #include <set>
 #include <string>
 
@@ -309,6 +310,24 @@ TEST(FieldDeviceLifecycle, WipeLeavesNoFileBehind) {
   auto unlock = FieldDevice::unlock(directory, kPassphrase);
   ASSERT_FALSE(unlock.ok());
   EXPECT_EQ(unlock.error().code, "not_initialised");
+}
+
+// destroy_file overwrites the bytes themselves before unlinking: a second
+// hard link to the same inode, which the unlink leaves in place, shows them.
+TEST(DestroyFile, OverwritesTheContentsBeforeUnlinking) {
+  ScratchDirectory scratch;
+  const std::string secret(10000, 'S');
+  {
+    std::ofstream out(scratch.file("secret"), std::ios::binary);
+    out << secret;
+  }
+  std::filesystem::create_hard_link(scratch.file("secret"), scratch.file("witness"));
+  CASEFILE_ASSERT_OK(destroy_file(scratch.file("secret")));
+  EXPECT_FALSE(std::filesystem::exists(scratch.file("secret")));
+  const std::string left = read_file(scratch.file("witness"));
+  EXPECT_EQ(left.size(), secret.size());
+  EXPECT_EQ(left.find("SSSSSSSS"), std::string::npos);
+  CASEFILE_ASSERT_OK(destroy_file(scratch.file("never-existed")));
 }
 
 TEST(UnlockState, EncodesAndDecodesStrictly) {
