@@ -99,8 +99,8 @@ void GroupCommitWriter::run() {
 }
 
 // Savepoints are not free: in WAL mode SQLite copies every page a savepoint
-// dirties into a sub-journal, about a fifth of ingest time with 500-change
-// commits (docs/benchmarks.md). Conflicts are rare (two pushes racing on one
+// dirties into a sub-journal: 10-20% of ingest time with 500-change commits
+// (docs/benchmarks.md). Conflicts are rare (two pushes racing on one
 // record), so a group is first written without savepoints; only if one of
 // its commits conflicts is the group rolled back and written again with a
 // savepoint a commit, so that the conflict is rolled back alone.
