@@ -88,8 +88,10 @@ Status write_record(schema::Database& database, const sync::PushCommit::RecordWr
 // For each record the commit creates (expected_version 0): the index of the
 // one accepted change that touches it, if its state is exactly that change
 // applied to an empty record. Anything else (several changes, a state
-// computed otherwise) keeps its full state.
-std::vector<std::optional<std::size_t>> creating_changes(const sync::PushCommit& commit) {
+// computed otherwise) keeps its full state. The change is decoded from the
+// bytes the log will hold, as load_record will decode it.
+std::vector<std::optional<std::size_t>> creating_changes(const sync::PushCommit& commit,
+                                                         const std::vector<crypto::Bytes>& change_bytes) {
   std::map<sync::RecordKey, std::optional<std::size_t>> only_change;  // nullopt: more than one
   for (const auto& write : commit.records) {
     if (write.expected_version == 0) only_change.emplace(write.state.key(), std::nullopt);
@@ -108,9 +110,12 @@ std::vector<std::optional<std::size_t>> creating_changes(const sync::PushCommit&
     std::optional<std::size_t> change;
     if (write.expected_version == 0 && touches[key] == 1) {
       const std::size_t index = *only_change[key];
-      sync::RecordState derived(key);
-      derived.apply(commit.accepted[index].change);
-      if (derived == write.state) change = index;
+      auto logged = sync::decode_change(change_bytes[index]);
+      if (logged.ok() && logged->record == key) {
+        sync::RecordState derived(key);
+        derived.apply(*logged);
+        if (derived == write.state) change = index;
+      }
     }
     created_by.push_back(change);
   }
@@ -131,7 +136,7 @@ Result<PushCommitRows> encode_push_commit(const sync::PushCommit& commit) {
     rows.change_bytes.push_back(sync::encode_change(signed_change.change));
     rows.proof_paths.push_back(encode_proof_path(signed_change.proof.path));
   }
-  rows.record_created_by = creating_changes(commit);
+  rows.record_created_by = creating_changes(commit, rows.change_bytes);
   rows.record_states.reserve(commit.records.size());
   for (std::size_t i = 0; i < commit.records.size(); ++i) {
     rows.record_states.push_back(
