@@ -42,9 +42,38 @@ CREATE TABLE records (
 ) WITHOUT ROWID;
 )sql";
 
+// records as a rowid table with a unique index on its key, and without a
+// second copy of what the log already holds.
+// - In a WITHOUT ROWID table the whole row is the B-tree key, so interior
+//   pages hold whole rows (about 850 bytes with a sealed value: four a page)
+//   and every insert splits and rebalances a deep tree of big cells. As a
+//   rowid table, rows are appended and only the key goes into the index.
+// - A record created by one change and not written since has exactly the
+//   state of that change applied to an empty record, and the change is in
+//   the log. Such a row keeps the change's sequence (created_by) instead of
+//   the state, which would repeat every sealed value of the change; the
+//   first update stores the full state and clears created_by.
+constexpr const char* kRecordsAsRowidTable = R"sql(
+CREATE TABLE records_by_rowid (
+  case_id BLOB NOT NULL,
+  collection TEXT NOT NULL,
+  record_id BLOB NOT NULL,
+  version INTEGER NOT NULL CHECK (version >= 1),
+  state BLOB,
+  created_by INTEGER,
+  CHECK ((state IS NULL) = (created_by IS NOT NULL))
+);
+INSERT INTO records_by_rowid (case_id, collection, record_id, version, state, created_by)
+  SELECT case_id, collection, record_id, version, state, NULL FROM records;
+DROP TABLE records;
+ALTER TABLE records_by_rowid RENAME TO records;
+CREATE UNIQUE INDEX records_by_key ON records (case_id, collection, record_id);
+)sql";
+
 const std::vector<schema::Migration>& migrations() {
   static const std::vector<schema::Migration> list = {
       {1, "create batches, change_log and records", kCreateSyncTables, {}},
+      {2, "records: a rowid table with a key index, created_by for once-written records", kRecordsAsRowidTable, {}},
   };
   return list;
 }

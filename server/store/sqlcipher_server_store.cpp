@@ -80,6 +80,23 @@ Result<sync::LogEntry> read_entry(schema::Database& database, std::uint64_t sequ
   return entry;
 }
 
+// The state of a record created by the change logged at `sequence` and not
+// written since (records.created_by, migration 2).
+Result<sync::RecordState> created_state(schema::Database& database, const sync::RecordKey& key,
+                                        std::uint64_t sequence) {
+  auto query = database.prepare("SELECT change_bytes FROM change_log WHERE sequence = ?");
+  if (!query.ok()) return std::move(query).error();
+  query->bind_int64(1, to_column(sequence));
+  auto row = query->step();
+  if (!row.ok()) return std::move(row).error();
+  if (!*row) return store_corrupt("records.created_by names no change_log row");
+  auto change = sync::decode_change(query->column_blob(0));
+  if (!change.ok() || change->record != key) return store_corrupt("records.created_by");
+  sync::RecordState state(key);
+  state.apply(*change);
+  return state;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<SqlcipherServerStore>> SqlcipherServerStore::open(
@@ -126,7 +143,8 @@ Result<std::optional<sync::AcceptedChange>> SqlcipherServerStore::find_change(co
 Result<std::optional<sync::StoredRecord>> SqlcipherServerStore::load_record(const sync::RecordKey& key) {
   return with_reader(*readers_, [&](schema::Database& database) -> Result<std::optional<sync::StoredRecord>> {
     auto query = database.prepare(
-        "SELECT version, state FROM records WHERE case_id = ? AND collection = ? AND record_id = ?");
+        "SELECT version, state, created_by FROM records WHERE case_id = ? AND collection = ? AND record_id = "
+        "?");
     if (!query.ok()) return std::move(query).error();
     query->bind_blob(1, id_column(key.case_id))
         .bind_text(2, key.collection)
@@ -134,10 +152,17 @@ Result<std::optional<sync::StoredRecord>> SqlcipherServerStore::load_record(cons
     auto row = query->step();
     if (!row.ok()) return std::move(row).error();
     if (!*row) return std::optional<sync::StoredRecord>{};
+    const std::uint64_t version = from_column(query->column_int64(0));
+    if (query->column_is_null(1)) {
+      // Its creating change applied to an empty record. Log rows are never
+      // removed, so the change is there whatever snapshot reads it.
+      auto created = created_state(database, key, from_column(query->column_int64(2)));
+      if (!created.ok()) return std::move(created).error();
+      return std::optional<sync::StoredRecord>{sync::StoredRecord{std::move(created).value(), version}};
+    }
     auto state = sync::decode_record_state(query->column_blob(1));
     if (!state.ok() || state->key() != key) return store_corrupt("records.state");
-    return std::optional<sync::StoredRecord>{
-        sync::StoredRecord{std::move(state).value(), from_column(query->column_int64(0))}};
+    return std::optional<sync::StoredRecord>{sync::StoredRecord{std::move(state).value(), version}};
   });
 }
 

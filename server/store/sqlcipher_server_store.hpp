@@ -3,8 +3,9 @@
 // the tables, group commit and the reader pool.
 //
 // Writes: one writer thread owns the writer connection. commit_push enqueues
-// its commit and waits; the writer takes every commit queued, applies each in
-// its own SAVEPOINT (a commit refused with store_conflict is rolled back alone
+// its commit and waits; the writer takes every commit queued, applies them in
+// one transaction (if one is refused with store_conflict, the group is
+// written again with a SAVEPOINT a commit, so that it alone is rolled back
 // and answered with its error), then COMMITs the group once, with one fsync
 // (synchronous=FULL), and only then answers every caller of the group. So an
 // answered commit is durable, and many pushers share one fsync.

@@ -3,7 +3,9 @@
 #include <system_error>
 #include <variant>
 
+#include "sync/change_encoding.hpp"
 #include "sync/ids.hpp"
+#include "sync/record_state.hpp"
 #include "sync/schema_change_validator.hpp"
 
 namespace casefile::server {
@@ -26,7 +28,12 @@ void StatisticsSnapshot::add(sync::RecordState state) {
 }
 
 Result<StatisticsSnapshot> read_statistics_snapshot(schema::Database& database) {
-  auto query = database.prepare("SELECT state FROM records WHERE collection = ?");
+  // A record created by one change and not written since keeps that change's
+  // sequence (created_by) instead of its state: the state is the change
+  // applied to an empty record (server/store/server_schema_migrations.cpp).
+  auto query = database.prepare(
+      "SELECT records.state, change_log.change_bytes FROM records "
+      "LEFT JOIN change_log ON change_log.sequence = records.created_by WHERE records.collection = ?");
   if (!query.ok()) return make_error("store_unavailable", "cannot read records: " + query.error().message);
   StatisticsSnapshot snapshot;
   for (const char* collection : kStatisticsCollections) {
@@ -36,6 +43,14 @@ Result<StatisticsSnapshot> read_statistics_snapshot(schema::Database& database) 
       auto row = query->step();
       if (!row.ok()) return make_error("store_unavailable", "cannot read records: " + row.error().message);
       if (!*row) break;
+      if (query->column_is_null(0)) {
+        auto change = sync::decode_change(query->column_blob(1));
+        if (!change.ok()) return make_error("store_corrupt", "a record's creating change does not decode");
+        sync::RecordState state(change->record);
+        state.apply(*change);
+        snapshot.add(std::move(state));
+        continue;
+      }
       auto state = sync::decode_record_state(query->column_blob(0));
       if (!state.ok())
         return make_error("store_corrupt", "a stored record does not decode: " + state.error().code);

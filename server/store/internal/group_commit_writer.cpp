@@ -98,22 +98,45 @@ void GroupCommitWriter::run() {
   }
 }
 
-void GroupCommitWriter::commit_group(std::vector<Pending*>& group) {
+// Savepoints are not free: in WAL mode SQLite copies every page a savepoint
+// dirties into a sub-journal: 10-20% of ingest time with 500-change commits
+// (docs/benchmarks.md). Conflicts are rare (two pushes racing on one
+// record), so a group is first written without savepoints; only if one of
+// its commits conflicts is the group rolled back and written again with a
+// savepoint a commit, so that the conflict is rolled back alone.
+Result<std::vector<std::optional<Result<std::vector<std::uint64_t>>>>> GroupCommitWriter::write_group(
+    const std::vector<Pending*>& group) {
   std::vector<std::optional<Result<std::vector<std::uint64_t>>>> answers(group.size());
-  const Status written = [&]() -> Status {
+  for (const bool with_savepoints : {false, true}) {
     auto transaction = database_.begin();
     if (!transaction.ok()) return std::move(transaction).error();
     auto head = read_head(database_);
     if (!head.ok()) return std::move(head).error();
     std::uint64_t sequence = *head;
-    for (std::size_t i = 0; i < group.size(); ++i) {
-      auto answer = write_in_savepoint(database_, *group[i]->rows, sequence);
-      if (!answer.ok()) return std::move(answer).error();  // drops the transaction: all rolled back
-      answers[i] = std::move(answer).value();
+    bool conflicted = false;
+    for (std::size_t i = 0; i < group.size() && !conflicted; ++i) {
+      if (with_savepoints) {
+        auto answer = write_in_savepoint(database_, *group[i]->rows, sequence);
+        if (!answer.ok()) return std::move(answer).error();  // drops the transaction: all rolled back
+        answers[i] = std::move(answer).value();
+        continue;
+      }
+      auto sequences = write_push_commit(database_, *group[i]->rows, sequence + 1);
+      if (!sequences.ok() && sequences.error().code != "store_conflict") return std::move(sequences).error();
+      conflicted = !sequences.ok();
+      if (!conflicted) sequence += sequences->size();
+      answers[i] = std::move(sequences);
     }
+    if (conflicted) continue;  // drops the transaction: rolled back, then written with savepoints
     // synchronous=FULL: the WAL is fsynced before commit() returns.
-    return transaction->commit();
-  }();
+    CASEFILE_RETURN_IF_ERROR(transaction->commit());
+    return answers;
+  }
+  return make_error("database_error", "a group conflicted even when written with savepoints");
+}
+
+void GroupCommitWriter::commit_group(std::vector<Pending*>& group) {
+  auto written = write_group(group);
   {
     std::lock_guard lock(mutex_);
     if (written.ok()) ++groups_;
@@ -124,7 +147,7 @@ void GroupCommitWriter::commit_group(std::vector<Pending*>& group) {
     // Moved out first: the caller destroys its Pending as soon as the answer is ready.
     auto answer = std::move(group[i]->answer);
     if (written.ok()) {
-      answer.set_value(std::move(*answers[i]));
+      answer.set_value(std::move(*(*written)[i]));
     } else {
       // Nothing of the group was committed; every caller may retry.
       answer.set_value(store_unavailable(written.error()));

@@ -8,6 +8,7 @@
 #include <deque>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -43,6 +44,10 @@ class GroupCommitWriter {
   };
 
   void run();
+  // Writes one group in one transaction and commits it: each commit's answer
+  // (its sequences, or its store_conflict), or the error that failed them all.
+  Result<std::vector<std::optional<Result<std::vector<std::uint64_t>>>>> write_group(
+      const std::vector<Pending*>& group);
   // Writes and commits one group, then answers each of its callers.
   void commit_group(std::vector<Pending*>& group);
 

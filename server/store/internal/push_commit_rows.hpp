@@ -3,7 +3,9 @@
 // writer's transaction.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "base/result.hpp"
@@ -17,7 +19,14 @@ struct PushCommitRows {
   const sync::PushCommit* commit = nullptr;  // outlives the rows: its caller waits for the answer
   std::vector<crypto::Bytes> change_bytes;   // canonical encoding, one per accepted change
   std::vector<crypto::Bytes> proof_paths;    // one per accepted change
-  std::vector<crypto::Bytes> record_states;  // one per record write
+  // One per record write: the encoded state, or empty when the write is
+  // created_by a change of the commit (record_created_by holds its index).
+  std::vector<crypto::Bytes> record_states;
+  // One per record write: the index in commit->accepted of the one change
+  // that created the record, when its state is exactly that change applied
+  // to an empty record; the row then keeps the change's sequence instead of
+  // the state (server_schema_migrations.cpp, migration 2).
+  std::vector<std::optional<std::size_t>> record_created_by;
 };
 
 // Errors: "invalid_argument" when the commit's parts disagree (a leaf hash
