@@ -8,6 +8,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -62,25 +63,29 @@ struct HttpsClient::Connection {
       : server(std::move(server)), options(options), tls(std::move(context)) {}
 
   // Starts an asynchronous operation and runs the io_context until its
-  // handler ran; Beast's stream timeouts bound the steps on the socket, and
-  // `deadline` bounds name resolution too.
+  // handler ran. Beast's stream timeouts bound the steps on the socket; a
+  // timer at `timeout` (plus a second) bounds name resolution too and cancels
+  // whatever is still pending. io_context::run() blocks in the reactor, so a
+  // wait costs no CPU (run_one_until polls, which starves a server sharing
+  // the cores).
   template <class Start>
   beast::error_code run(Start start, std::chrono::milliseconds timeout) {
     std::optional<beast::error_code> result;
-    start([&result](beast::error_code error, auto&&...) { result = error; });
-    io.restart();
-    const auto deadline = std::chrono::steady_clock::now() + timeout + std::chrono::seconds(1);
-    while (!result) {
-      if (io.run_one_until(deadline) == 0) break;
-    }
-    if (!result) {
+    bool timed_out = false;
+    net::steady_timer deadline(io, timeout + std::chrono::seconds(1));
+    deadline.async_wait([&](beast::error_code error) {
+      if (error || result) return;  // cancelled: the operation finished first
+      timed_out = true;
       resolver.cancel();
       if (stream) beast::get_lowest_layer(*stream).cancel();
-      io.restart();
-      while (!result && io.run_one() > 0) {
-      }
-      return net::error::timed_out;
-    }
+    });
+    start([&result, &deadline](beast::error_code error, auto&&...) {
+      result = error;
+      deadline.cancel();
+    });
+    io.restart();
+    io.run();  // until both handlers have run
+    if (timed_out || !result) return net::error::timed_out;
     return *result;
   }
 
@@ -116,6 +121,10 @@ struct HttpsClient::Connection {
                         "cannot connect to " + server.host + ":" + std::to_string(server.port) + ": " +
                             connected.message());
     }
+    // Requests are written whole; waiting for ACKs of their last segment
+    // (Nagle with delayed ACK) would only add latency.
+    beast::error_code no_delay_error;
+    beast::get_lowest_layer(*stream).socket().set_option(tcp::no_delay(true), no_delay_error);
     // SNI carries a host name only, never an address literal (RFC 6066 §3).
     beast::error_code address_error;
     (void)net::ip::make_address(server.host, address_error);
