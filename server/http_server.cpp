@@ -11,6 +11,7 @@
 #include <csignal>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -45,12 +46,13 @@ Result<std::shared_ptr<net::ssl::context>> load_tls(const ServerConfig& config) 
   return std::make_shared<net::ssl::context>(handle->release());
 }
 
-std::string pin_of(const std::filesystem::path& certificate_file) {
+std::optional<crypto::Sha256Digest> pin_of(const std::filesystem::path& certificate_file) {
   std::ifstream in(certificate_file, std::ios::binary);
   std::ostringstream text;
   text << in.rdbuf();
   auto pin = crypto::spki_sha256_pin(text.str());
-  return pin.ok() ? crypto::to_hex(*pin) : std::string();
+  if (!pin.ok()) return std::nullopt;
+  return *pin;
 }
 
 class HttpServerImpl final : public HttpServer {
@@ -128,12 +130,15 @@ class HttpServerImpl final : public HttpServer {
                                           {"action", "keeping the previous certificate"}});
       return std::move(loaded).error();
     }
+    // Sign-in learns the new pin before any connection presents the new key.
+    const auto pin = pin_of(config_.tls_certificate);
+    if (pin && options_.on_tls_reloaded) options_.on_tls_reloaded(*pin);
     {
       const std::lock_guard lock(tls_mutex_);
       tls_ = std::move(loaded).value();
     }
     transport_metrics_.tls_reloads_succeeded.increment();
-    logger_.info("tls_reloaded", {{"tls_spki_sha256", pin_of(config_.tls_certificate)}});
+    logger_.info("tls_reloaded", {{"tls_spki_sha256", pin ? crypto::to_hex(*pin) : std::string()}});
     return ok_status();
   }
 

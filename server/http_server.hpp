@@ -13,6 +13,7 @@
 #include <string>
 
 #include "base/result.hpp"
+#include "crypto/hash.hpp"
 #include "server/config.hpp"
 #include "server/json_logger.hpp"
 #include "server/metrics.hpp"
@@ -28,6 +29,10 @@ class HttpServer {
     // to answer parked asynchronous requests (long-polls) so that their
     // connections can close. Must not block.
     std::function<void()> on_drain;
+    // Called after each successful TLS reload with the new key's SPKI
+    // SHA-256 (the pin devices check), before new connections use it: sign-in
+    // binds that pin (docs/security.md §4). Any thread; must not block.
+    std::function<void(const crypto::Sha256Digest& pin)> on_tls_reloaded;
   };
 
   // Errors: those of crypto::load_server_tls_context, "invalid_config" (bad

@@ -245,6 +245,30 @@ Response AccessService::issue_challenge(const Request& request) {
       200, json::object{{"challenge", sync::bytes_to_wire_text(*challenge)}, {"expires_at", expires_at}});
 }
 
+void AccessService::rotate_tls_pin(const crypto::Sha256Digest& pin) {
+  const std::lock_guard lock(tls_pins_mutex_);
+  if (pin == tls_pin_) return;
+  previous_tls_pin_ = tls_pin_;
+  tls_pin_ = pin;
+}
+
+bool AccessService::signed_over_a_current_pin(const DeviceRecord& device,
+                                              const sync::TokenRequest& request) const {
+  std::optional<crypto::Sha256Digest> previous;
+  crypto::Sha256Digest current{};
+  {
+    const std::lock_guard lock(tls_pins_mutex_);
+    current = tls_pin_;
+    previous = previous_tls_pin_;
+  }
+  const auto verifies = [&](const crypto::Sha256Digest& pin) {
+    return crypto::ed25519_verify(device.signing_public_key,
+                                  sync::auth_challenge_message(request.challenge, request.device, pin),
+                                  request.signature);
+  };
+  return verifies(current) || (previous && verifies(*previous));
+}
+
 Response AccessService::issue_token(const Request& request) {
   auto token_request = sync::decode_token_request(request.body);
   if (!token_request.ok()) return error_response(400, "bad_request", token_request.error().message);
@@ -253,9 +277,7 @@ Response AccessService::issue_token(const Request& request) {
   const std::int64_t now = clock_();
   auto device = device_for_sign_in(device_id, now);
   if (!device.ok()) return audited_refusal(device.error(), actor, "token_refused", device_id);
-  if (!crypto::ed25519_verify(device->signing_public_key,
-                              sync::auth_challenge_message(token_request->challenge, device_id, tls_pin_),
-                              token_request->signature)) {
+  if (!signed_over_a_current_pin(*device, *token_request)) {
     return audited_refusal(make_error("signature_invalid", "the challenge signature does not verify"), actor,
                            "token_refused", device_id);
   }

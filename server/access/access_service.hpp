@@ -20,12 +20,15 @@
 #pragma once
 
 #include <chrono>
+#include <mutex>
+#include <optional>
 
 #include "crypto/ed25519.hpp"
 #include "crypto/hash.hpp"
 #include "server/access/control_store.hpp"
 #include "server/access/token_authenticator.hpp"
 #include "server/http_message.hpp"
+#include "sync/device_authentication.hpp"
 
 namespace casefile::server {
 
@@ -43,6 +46,11 @@ class AccessService {
                 AccessServiceOptions options = {});
 
   const RequestAuthenticator& authenticator() const { return authenticator_; }
+
+  // The server's TLS key changed (SIGHUP): sign-ins bind the new pin from now
+  // on, and the previous one still, for devices on connections opened before
+  // the reload. A man in the middle's pin is neither. Thread-safe.
+  void rotate_tls_pin(const crypto::Sha256Digest& pin);
 
   Response enrol(const Request& request);
   Response enrolment_status(const Request& request);
@@ -68,6 +76,8 @@ class AccessService {
   // "device_unknown", "device_not_certified", "device_revoked",
   // "user_disabled", "certificate_expired", "certificate_invalid".
   Result<DeviceRecord> device_for_sign_in(const sync::DeviceId& device, std::int64_t now);
+  // The signature covers the current TLS pin, or the one before the last reload.
+  bool signed_over_a_current_pin(const DeviceRecord& device, const sync::TokenRequest& request) const;
   Response refuse(const Error& error, const std::optional<sync::DeviceId>& device);
   Response audited_refusal(const Error& error, std::string actor, std::string event,
                            const sync::DeviceId& device);
@@ -76,7 +86,9 @@ class AccessService {
 
   ControlStore& store_;
   crypto::Ed25519PublicKey authority_public_key_;
-  crypto::Sha256Digest tls_pin_;
+  mutable std::mutex tls_pins_mutex_;
+  crypto::Sha256Digest tls_pin_;                          // GUARDED_BY(tls_pins_mutex_)
+  std::optional<crypto::Sha256Digest> previous_tls_pin_;  // GUARDED_BY(tls_pins_mutex_)
   AccessClock clock_;
   AccessServiceOptions options_;
   TokenAuthenticator authenticator_;

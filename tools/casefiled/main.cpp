@@ -146,6 +146,9 @@ int serve(const std::vector<std::string>& arguments) {
   options.handle_signals = true;
   // Parked long-polls are answered at once, so their connections can close.
   options.on_drain = [&notifier] { notifier.close(); };
+  options.on_tls_reloaded = [&access](const crypto::Sha256Digest& new_pin) {
+    access.rotate_tls_pin(new_pin);
+  };
   auto server = HttpServer::create(*config, router, metrics, logger, options);
   if (!server.ok()) return startup_failed(logger, server.error());
   const std::string url = listen_url(*config, (*server)->port());

@@ -230,6 +230,29 @@ TEST_F(AccessFlowTest, AWrongSignatureGetsNoTokenAndIsAudited) {
   EXPECT_EQ(audit_count("token_refused"), 1u);
 }
 
+TEST_F(AccessFlowTest, AfterATlsKeyReloadSignInAcceptsTheNewPinAndThePreviousOneOnly) {
+  TestDevice device;
+  enrol_and_certify(device, "ana");
+  const crypto::Sha256Digest first_pin = tls_pin_;
+  crypto::Sha256Digest second_pin = tls_pin_;
+  second_pin[1] ^= 1;
+  crypto::Sha256Digest third_pin = tls_pin_;
+  third_pin[2] ^= 1;
+  const auto sign_in_over = [&](const crypto::Sha256Digest& pin) {
+    return token_for_challenge(device, std::string(body_of(challenge(device))["challenge"].as_string()), pin);
+  };
+  EXPECT_EQ(error_of(sign_in_over(second_pin)), "signature_invalid");  // not the server's key yet
+
+  service_->rotate_tls_pin(second_pin);
+  EXPECT_EQ(sign_in_over(second_pin).status, 200u);  // a connection to the new key
+  EXPECT_EQ(sign_in_over(first_pin).status, 200u);   // one opened before the reload
+
+  service_->rotate_tls_pin(third_pin);
+  EXPECT_EQ(sign_in_over(third_pin).status, 200u);
+  EXPECT_EQ(sign_in_over(second_pin).status, 200u);
+  EXPECT_EQ(error_of(sign_in_over(first_pin)), "signature_invalid");  // two keys ago
+}
+
 TEST_F(AccessFlowTest, AReplayedChallengeGetsNoSecondToken) {
   TestDevice device;
   enrol_and_certify(device, "ana");
