@@ -8,13 +8,18 @@
 namespace casefile::sync {
 
 Result<PullPage> handle_pull(ServerStore& store, const std::set<CaseId>& readable_cases,
-                             std::string_view cursor, std::size_t limit, std::uint64_t server_now_millis) {
+                             std::string_view cursor, std::size_t limit, std::uint64_t server_now_millis,
+                             const std::optional<DeviceId>& reader) {
   CASEFILE_ASSIGN_OR_RETURN(after, decode_cursor(cursor));
   CASEFILE_ASSIGN_OR_RETURN(
       slice, store.read_log(after, readable_cases, std::clamp<std::size_t>(limit, 1, kMaxPullLimit)));
   if (after > slice.head) {
     return make_error("invalid_cursor",
                       "the cursor is ahead of the change log; pull again from the beginning");
+  }
+  if (reader) {
+    std::erase_if(slice.entries,
+                  [&](const LogEntry& entry) { return entry.change.change.author() == *reader; });
   }
   std::vector<std::pair<DeviceId, BatchId>> batch_ids;
   for (const LogEntry& entry : slice.entries) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -30,11 +31,14 @@ struct PullPage {
   friend bool operator==(const PullPage&, const PullPage&) = default;
 };
 
-// `limit` is clamped to [1, kMaxPullLimit]. Errors: "invalid_cursor"
+// `limit` is clamped to [1, kMaxPullLimit]. Changes written by `reader`
+// (the pulling device) are left out of the page, as it holds them already;
+// the cursor moves past them all the same. Errors: "invalid_cursor"
 // (malformed, or ahead of the log: the server was restored from an older
 // backup and the device must start again from an empty cursor), and the
 // store's.
 Result<PullPage> handle_pull(ServerStore& store, const std::set<CaseId>& readable_cases,
-                             std::string_view cursor, std::size_t limit, std::uint64_t server_now_millis);
+                             std::string_view cursor, std::size_t limit, std::uint64_t server_now_millis,
+                             const std::optional<DeviceId>& reader = std::nullopt);
 
 }  // namespace casefile::sync

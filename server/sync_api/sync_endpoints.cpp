@@ -238,7 +238,8 @@ void SyncEndpoints::attempt_pull(const std::shared_ptr<ParkedPull>& pull) {
   if (!caller.ok()) return pull->respond(authenticator_.refusal_response(pull->request, caller.error()));
 
   const std::uint64_t generation = notifier_.generation();
-  auto page = sync::handle_pull(store_, caller->member_cases, pull->cursor, pull->limit, clock_());
+  auto page =
+      sync::handle_pull(store_, caller->member_cases, pull->cursor, pull->limit, clock_(), caller->device);
   if (!page.ok()) {
     if (page.error().code == "invalid_cursor") {
       return pull->respond(error_response(400, page.error().code, page.error().message));

@@ -176,6 +176,24 @@ TEST(Pull, PagesFollowTheCursorAndSkipUnreadableCases) {
   EXPECT_EQ(third->next_cursor, second->next_cursor);
 }
 
+TEST(Pull, AReaderIsNotSentItsOwnChangesButItsCursorPassesThem) {
+  MemoryServerStore store;
+  ASSERT_TRUE(handle_push(store, context_for(1), sealed(1, 1, {change_by(1, 1, 1, "mine")})).ok());
+  ASSERT_TRUE(handle_push(store, context_for(2), sealed(2, 2, {change_by(2, 1, 1, "theirs")})).ok());
+  ASSERT_TRUE(handle_push(store, context_for(1), sealed(3, 1, {change_by(1, 2, 1, "mine again")})).ok());
+
+  auto page = handle_pull(store, {case_id(1)}, "", 10, kNow, device_id(1));
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->entries.size(), 1u);
+  EXPECT_EQ(page->entries[0].change.change.author(), device_id(2));
+  ASSERT_EQ(page->batches.size(), 1u);
+  EXPECT_EQ(page->batches[0].author, device_id(2));
+  EXPECT_EQ(page->next_cursor, encode_cursor(3));
+  EXPECT_FALSE(page->has_more);
+  // Everyone else gets all three.
+  EXPECT_EQ(handle_pull(store, {case_id(1)}, "", 10, kNow, device_id(3))->entries.size(), 3u);
+}
+
 TEST(Pull, RefusesMalformedCursorsAndCursorsAheadOfTheLog) {
   MemoryServerStore store;
   EXPECT_EQ(handle_pull(store, {case_id(1)}, "not a cursor", 10, kNow).error().code, "invalid_cursor");
