@@ -72,7 +72,7 @@ TEST_F(CasefileDeviceCommandTest, InitUnlockCaseNewAndShowOnARealDirectory) {
   EXPECT_EQ(wrong.exit_code, 3);
   EXPECT_EQ(only_object(wrong).at("error"), "wrong_passphrase");
   // Every command unlocks first, so a wrong passphrase is exit 3 on any of them.
-  EXPECT_EQ(device("--json status", "not the passphrase").exit_code, 3);
+  EXPECT_EQ(device("--json conflicts", "not the passphrase").exit_code, 3);
 
   const DeviceRun created = device(
       "--json case new --set stage=investigation --set province=Northern --set channel=duty_lawyer "
@@ -87,7 +87,8 @@ TEST_F(CasefileDeviceCommandTest, InitUnlockCaseNewAndShowOnARealDirectory) {
 
   const DeviceRun shown = device("--json show --case " + case_id);
   ASSERT_EQ(shown.exit_code, 0) << shown.out;
-  const json::array& records = only_object(shown).at("records").as_array();
+  const json::object shown_object = only_object(shown);
+  const json::array& records = shown_object.at("records").as_array();
   ASSERT_EQ(records.size(), 1u);
   const json::object& fields = records[0].as_object().at("fields").as_object();
   EXPECT_EQ(fields.at("stage").as_object().at("value"), "investigation");
@@ -115,12 +116,14 @@ TEST_F(CasefileDeviceCommandTest, RecordsAddedAreShownAndCountedInStatus) {
              " --set held_on=2026-11-27 --set place_type=police_station "
              "--set duration_minutes=45 --set 'notes=Says he was not told his rights'");
   ASSERT_EQ(interview.exit_code, 0) << interview.out;
+  const json::object interview_object = only_object(interview);
   const std::string interview_id(
-      only_object(interview).at("records").as_array()[0].as_object().at("record_id").as_string());
+      interview_object.at("records").as_array()[0].as_object().at("record_id").as_string());
 
   const DeviceRun shown = device("--json show --case " + case_id + " --collection interviews");
   ASSERT_EQ(shown.exit_code, 0);
-  const json::array& records = only_object(shown).at("records").as_array();
+  const json::object shown_object = only_object(shown);
+  const json::array& records = shown_object.at("records").as_array();
   ASSERT_EQ(records.size(), 1u);
   const json::object& fields = records[0].as_object().at("fields").as_object();
   EXPECT_EQ(fields.at("case_record").as_object().at("value"), case_id.c_str());  // defaulted to --case
@@ -137,7 +140,7 @@ TEST_F(CasefileDeviceCommandTest, RecordsAddedAreShownAndCountedInStatus) {
 }
 
 TEST_F(CasefileDeviceCommandTest, FailuresHaveTheirExitCodesAndOneJsonErrorObject) {
-  const DeviceRun missing = device("--json status");  // no device in the directory yet
+  const DeviceRun missing = device("--json show");  // no device in the directory yet
   EXPECT_EQ(missing.exit_code, 4);
   EXPECT_EQ(only_object(missing).at("error"), "not_initialised");
 
