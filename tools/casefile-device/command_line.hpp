@@ -63,7 +63,7 @@ int usage_error(const std::string& message);
 
 // The exit code of a failure, from its stable error code: "usage" 2,
 // "wrong_passphrase" 3, "locked_out" and "not_initialised" 4, the transport's
-// "connect_failed", "timeout" and "connection_lost" 5, "device_wiped" 6, "enrolment_pending" 7, anything
+// "connect_failed", "timeout", "connection_lost" and "tls_failed" 5, "device_wiped" 6, "enrolment_pending" 7, anything
 // else 1.
 int exit_code_for(std::string_view error_code);
 
