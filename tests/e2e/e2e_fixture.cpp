@@ -241,9 +241,8 @@ void E2eTest::TearDown() {
 }
 
 std::unique_ptr<E2eDevice> E2eTest::new_device(const std::string& user) {
-  auto device =
-      std::make_unique<E2eDevice>(scratch() / "devices" / (user + "-" + std::to_string(++devices_made_)),
-                                  user + "-" + std::to_string(devices_made_), user, *runner_);
+  const std::string name = user + "-" + std::to_string(++devices_made_);
+  auto device = std::make_unique<E2eDevice>(scratch() / "devices" / name, name, user, *runner_);
   const json::object created = device->ok({"init"});
   device->set_id(std::string(created.at("device_id").as_string()));
   return device;

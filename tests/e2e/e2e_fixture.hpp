@@ -121,6 +121,7 @@ class E2eDevice {
 };
 
 struct DeviceRequest {
+  DeviceRequest(std::string user, std::string url = {}) : user(std::move(user)), url(std::move(url)) {}
   std::string user;
   std::string url;  // the url its enrolment payload names; empty: the server's
 };
