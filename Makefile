@@ -7,7 +7,7 @@ RELEASE_DIR := build/release
 INSTANCE    ?= var
 CMAKE_GEN   := -G Ninja
 
-.PHONY: all deps debug release test run bench soak format clean
+.PHONY: all deps debug release test run demo bench soak format clean
 
 all: release
 
@@ -33,6 +33,11 @@ test: debug
 # Creates an instance in ./var on first use, then starts the server in the foreground.
 run: release
 	@tools/run-instance $(RELEASE_DIR) $(INSTANCE)
+
+# The field-device story end to end against a real casefiled, in a temporary
+# directory: enrolment, offline capture, a conflict resolved, a revoked tablet wiped.
+demo: release
+	@tools/run-demo $(RELEASE_DIR)
 
 # Release-build benchmarks; each prints its table with its baseline from the same run.
 bench: release

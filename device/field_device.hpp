@@ -37,6 +37,8 @@
 #include "crypto/key_file.hpp"
 #include "crypto/secret_bytes.hpp"
 #include "crypto/x25519.hpp"
+#include "device/device_profile.hpp"
+#include "device/sealed_value.hpp"
 #include "device/sqlcipher_replica_store.hpp"
 #include "sync/device_certificate.hpp"
 #include "sync/ids.hpp"
@@ -44,30 +46,8 @@
 
 namespace casefile::device {
 
-// Where the device syncs: parsed from the enrolment payload's "url" and "pin".
-struct ServerEndpoint {
-  std::string url;   // "https://host:port", as the payload gave it
-  std::string host;  // host name or address, for TLS SNI and the Host header
-  std::uint16_t port = 0;
-  crypto::Sha256Digest pin{};  // SHA-256 of the server's TLS SubjectPublicKeyInfo
-};
-
-enum class EnrolmentState { not_enrolled, pending, certified };
-
-// What the device knows about itself; persisted in the replica.
-struct DeviceProfile {
-  sync::DeviceId device_id;  // random, made at create()
-  EnrolmentState state = EnrolmentState::not_enrolled;
-  std::optional<ServerEndpoint> server;                      // set by begin_enrolment
-  std::optional<crypto::Sha256Digest> authority_fingerprint;  // set by begin_enrolment
-  std::optional<crypto::Ed25519PublicKey> authority_key;      // set by record_certificate
-  std::optional<sync::DeviceCertificate> certificate;         // set by record_certificate
-};
-
-// A plaintext field value as an app gives and reads it. Sealed fields are
-// given in plaintext and sealed by write(); reads open them again.
-using PlainValue = std::variant<std::monostate /* null */, bool, std::int64_t, std::string>;
-using PlainFields = std::map<std::string, PlainValue, std::less<>>;
+// ServerEndpoint, EnrolmentState, DeviceProfile: device/device_profile.hpp.
+// PlainValue, PlainFields: device/sealed_value.hpp.
 
 // One value of a field as read: the plaintext when the device could open it.
 struct ValueRead {
@@ -174,7 +154,8 @@ class FieldDevice {
   // Sets status=finalized and finalized_at=now on an interview or consent.
   Status finalize(const sync::RecordKey& record, std::int64_t now_ms);
   // A new `amendments` record pointing at a finalized interview or consent.
-  Result<sync::RecordKey> amend(const sync::RecordKey& target, const PlainFields& fields, std::int64_t now_ms);
+  Result<sync::RecordKey> amend(const sync::RecordKey& target, const PlainFields& fields,
+                                std::int64_t now_ms);
   // Resolves a field in conflict: one write superseding every sibling.
   Status resolve(const sync::RecordKey& record, std::string_view field, const PlainValue& value,
                  std::int64_t now_ms);
@@ -210,7 +191,5 @@ class FieldDevice {
   explicit FieldDevice(std::unique_ptr<State> state);
   std::unique_ptr<State> state_;
 };
-
-std::string_view enrolment_state_name(EnrolmentState state);
 
 }  // namespace casefile::device

@@ -236,4 +236,32 @@ Result<std::vector<sync::QuarantinedChange>> SqlcipherReplicaStore::read_quarant
   return entries;
 }
 
+Result<std::uint64_t> SqlcipherReplicaStore::outbox_depth() {
+  auto select = database_.prepare("SELECT count(*) FROM outbox");
+  if (!select.ok()) return unavailable(select.error());
+  auto row = select->step();
+  if (!row.ok()) return unavailable(row.error());
+  if (!*row) return corrupt_row("outbox", "count returned no row");
+  return from_stored(select->column_int64(0));
+}
+
+Status SqlcipherReplicaStore::purge_case(const sync::CaseId& case_id) {
+  auto transaction = database_.begin();
+  if (!transaction.ok()) return unavailable(transaction.error());
+  for (const char* sql : {"DELETE FROM records WHERE case_id = ?", "DELETE FROM outbox WHERE case_id = ?",
+                          "DELETE FROM quarantine WHERE case_id = ?"}) {
+    auto remove = database_.prepare(sql);
+    if (!remove.ok()) return unavailable(remove.error());
+    remove->bind_blob(1, id_bytes(case_id));
+    if (auto removed = remove->run(); !removed.ok()) return unavailable(removed.error());
+  }
+  if (auto committed = transaction->commit(); !committed.ok()) return unavailable(committed.error());
+  return ok_status();
+}
+
+Status SqlcipherReplicaStore::rekey(const crypto::SecretBytes& new_key) {
+  if (auto rekeyed = database_.rekey(new_key); !rekeyed.ok()) return unavailable(rekeyed.error());
+  return ok_status();
+}
+
 }  // namespace casefile::device

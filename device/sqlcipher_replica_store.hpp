@@ -59,6 +59,22 @@ class SqlcipherReplicaStore final : public sync::ReplicaStore {
   // show each with the server's reason.
   Result<std::vector<sync::QuarantinedChange>> read_quarantine();
 
+  // Number of changes waiting in the outbox.
+  Result<std::uint64_t> outbox_depth();
+
+  // Deletes, in one transaction, every record, outbox change and quarantined
+  // change of `case_id` (the device may no longer read the case). Deleting
+  // a case the replica does not hold succeeds.
+  Status purge_case(const sync::CaseId& case_id);
+
+  // Re-encrypts the file under `new_key` (schema::Database::rekey).
+  // REQUIRES: no other connection to the file.
+  Status rekey(const crypto::SecretBytes& new_key);
+
+  // The connection, for the device's own tables in the same file
+  // (device_profile_store.hpp). Do not touch the replica's tables through it.
+  schema::Database& database() { return database_; }
+
   const std::filesystem::path& path() const { return database_.path(); }
 
  private:

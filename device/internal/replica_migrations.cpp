@@ -48,11 +48,49 @@ CREATE TABLE quarantine (
 CREATE INDEX quarantine_by_case ON quarantine (case_id);
 )sql";
 
+// Version 2: the device's own tables (device/device_profile_store.hpp).
+// device_profile holds one row: the device's identity and private keys (the
+// file is encrypted under the storage key), its enrolment, server, certificate,
+// session and last sync. certificate_cache holds other devices' verified
+// certificates; case_keys every case-key epoch this device can read.
+constexpr const char* kVersion2 = R"sql(
+CREATE TABLE device_profile (
+  singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+  device_id BLOB NOT NULL CHECK (length(device_id) = 16),
+  signing_seed BLOB NOT NULL CHECK (length(signing_seed) = 32),
+  wrapping_private_key BLOB NOT NULL CHECK (length(wrapping_private_key) = 32),
+  enrolment_state TEXT NOT NULL,
+  server_url TEXT,
+  server_host TEXT,
+  server_port INTEGER,
+  server_pin BLOB,
+  authority_fingerprint BLOB,
+  authority_key BLOB,
+  certificate BLOB,
+  session_token TEXT,
+  session_expires_at INTEGER,
+  last_sync_ms INTEGER
+);
+
+CREATE TABLE certificate_cache (
+  device_id BLOB PRIMARY KEY CHECK (length(device_id) = 16),
+  certificate BLOB NOT NULL
+);
+
+CREATE TABLE case_keys (
+  case_id BLOB NOT NULL CHECK (length(case_id) = 16),
+  epoch INTEGER NOT NULL CHECK (epoch > 0 AND epoch <= 4294967295),
+  key BLOB NOT NULL CHECK (length(key) = 32),
+  PRIMARY KEY (case_id, epoch)
+);
+)sql";
+
 }  // namespace
 
 std::span<const schema::Migration> replica_migrations() {
   static const std::vector<schema::Migration> migrations = {
       {1, "create replica_meta, records, outbox and quarantine", kVersion1, nullptr},
+      {2, "create device_profile, certificate_cache and case_keys", kVersion2, nullptr},
   };
   return migrations;
 }

@@ -14,6 +14,8 @@ Status register_access_routes(Router& router, AccessService& service) {
       {"GET", "/v1/enrol/{device_id}", &AccessService::enrolment_status},
       {"POST", "/v1/auth/challenge", &AccessService::issue_challenge},
       {"POST", "/v1/auth/token", &AccessService::issue_token},
+      {"GET", "/v1/authority", &AccessService::authority},
+      {"GET", "/v1/devices/{device_id}/certificate", &AccessService::device_certificate},
       {"POST", "/v1/cases", &AccessService::create_case},
       {"GET", "/v1/cases", &AccessService::list_cases},
       {"GET", "/v1/cases/{case_id}/members", &AccessService::list_case_members},

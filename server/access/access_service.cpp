@@ -33,6 +33,7 @@ constexpr std::array kStatuses = {
     CodeStatus{"wipe_order_invalid", 400},
     CodeStatus{"wipe_order_wrong_authority", 400},
     CodeStatus{"wipe_order_device_mismatch", 400},
+    CodeStatus{"invalid_device_id", 400},
     CodeStatus{"unauthenticated", 401},
     CodeStatus{"token_expired", 401},
     CodeStatus{"challenge_invalid", 401},
@@ -270,6 +271,40 @@ Response AccessService::issue_token(const Request& request) {
   if (!redeemed.ok()) return audited_refusal(redeemed.error(), actor, "token_refused", device_id);
   return json_response(
       200, json::object{{"token", sync::bytes_to_wire_text(token->view())}, {"expires_at", expires_at}});
+}
+
+// Public: devices check SHA-256(public_key) against the fingerprint of their
+// enrolment payload before trusting it, so the server cannot substitute a key.
+Response AccessService::authority(const Request&) {
+  return json_response(
+      200, json::object{{"public_key", sync::bytes_to_wire_text(authority_public_key_)},
+                        {"fingerprint", sync::bytes_to_wire_text(crypto::sha256(authority_public_key_))}});
+}
+
+// Any signed-in device may read any certificate that was ever issued (they
+// are public: keys and the authority's signature), so that a colleague's
+// changes stay verifiable after that colleague's device is revoked. Not
+// audited: it reveals no case data, like GET /v1/enrol/{device_id}.
+Response AccessService::device_certificate(const Request& request) {
+  Response refusal;
+  auto context = caller(request, false, refusal);
+  if (!context.ok()) return refusal;
+  auto found = request.path_parameters.find("device_id");
+  auto device_id =
+      found == request.path_parameters.end() ? std::nullopt : sync::parse_id<sync::DeviceId>(found->second);
+  if (!device_id)
+    return respond_error(make_error("invalid_device_id", "the device id is not an RFC 4122 id"));
+  auto device = store_.find_device(*device_id);
+  if (!device.ok()) return respond_error(device.error());
+  if (!*device || (*device)->certificate.empty()) {
+    return respond_error(make_error("device_unknown", "no device with this id was ever certified"));
+  }
+  auto certificate = sync::decode_certificate((*device)->certificate);
+  if (!certificate.ok())
+    return respond_error(make_error("control_store_corrupt", certificate.error().message));
+  const bool revoked = (*device)->state == DeviceState::revoked;
+  return json_response(200, json::object{{"certificate", sync::certificate_to_json(*certificate)},
+                                         {"state", revoked ? "revoked" : "certified"}});
 }
 
 Response AccessService::create_case(const Request& request) {

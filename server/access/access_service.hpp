@@ -7,7 +7,9 @@
 //   GET  /v1/enrol/{device_id}      the device polls for its certificate
 //   POST /v1/auth/challenge         a certified device asks for a challenge
 //   POST /v1/auth/token             ... and signs it for a bearer token
+//   GET  /v1/authority              the organisation authority's public key
 // Bearer token:
+//   GET  /v1/devices/{device_id}/certificate   another device's certificate
 //   POST /v1/cases, GET /v1/cases
 //   GET/POST /v1/cases/{case_id}/members, DELETE .../members/{user}
 //   GET /v1/admin/users, GET /v1/admin/devices,
@@ -46,6 +48,9 @@ class AccessService {
   Response enrolment_status(const Request& request);
   Response issue_challenge(const Request& request);
   Response issue_token(const Request& request);
+  Response authority(const Request& request);
+
+  Response device_certificate(const Request& request);
 
   Response create_case(const Request& request);
   Response list_cases(const Request& request);

@@ -33,6 +33,10 @@ TEST_F(AuthorizationMatrixTest, EachRoleAndMembershipGetsItsDocumentedAnswerAndN
   TestDevice other(2, "other");
   const std::string olga_token = sign_in(olga, "olga");
   const std::string other_token = sign_in(other, "other");
+  // A revoked device's certificate stays readable: its earlier changes must stay verifiable.
+  TestDevice revoked(3, "other");
+  (void)sign_in(revoked, "other");
+  ASSERT_TRUE(administration_.revoke_device(revoked.id(), casefiled_.authority(), "lost").ok());
   const std::string case_a = sync::to_text(case_number(1));
   const std::string case_b = sync::to_text(case_number(2));
   ASSERT_EQ(call("POST", "/v1/cases", json_with(olga_token), R"({"case_id":")" + case_a + R"("})").status, 201u);
@@ -82,6 +86,8 @@ TEST_F(AuthorizationMatrixTest, EachRoleAndMembershipGetsItsDocumentedAnswerAndN
         {"PUT", "/v1/keys/" + case_a + "/epochs/" + std::to_string(number), wraps, caller.member ? 201u : 403u,
          caller.member ? "" : "case_not_member"},
         {"GET", "/v1/sync/pull", "", 200, ""},
+        {"GET", "/v1/devices/" + sync::to_text(olga.id()) + "/certificate", "", 200, ""},
+        {"GET", "/v1/devices/" + sync::to_text(revoked.id()) + "/certificate", "", 200, ""},
         {"POST", "/v1/sync/push", device.push_body({device.new_case(case_number(1), record_number(number), "trial")}),
          200, caller.member ? "accepted" : "case_not_member"},
     };

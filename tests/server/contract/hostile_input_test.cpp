@@ -157,6 +157,11 @@ TEST_F(HostileInputTest, EveryHostileRequestIsRefusedWithItsCodeAndChangesNoStor
       {"non-admin on admin audit", "GET", "/v1/admin/audit", bearer(ana_token), "", 403, "forbidden"},
       {"non-admin revoking a device", "POST", "/v1/admin/devices/" + sync::to_text(bob.id()) + "/revoke", json_with(ana_token), "{}", 403, "forbidden"},
       {"lawyer adding a member", "POST", "/v1/cases/" + case_text + "/members", json_with(ana_token), R"({"user":"bob"})", 403, "forbidden"},
+      {"certificate without a token", "GET", "/v1/devices/" + sync::to_text(bob.id()) + "/certificate", {}, "", 401, "unauthenticated"},
+      {"certificate of an upper-case device id", "GET", "/v1/devices/" + upper_case + "/certificate", bearer(ana_token), "", 400, "invalid_device_id"},
+      {"certificate of %2e%2e", "GET", "/v1/devices/%2e%2e/certificate", bearer(ana_token), "", 400, "invalid_device_id"},
+      {"certificate of a device never enrolled", "GET", "/v1/devices/" + case_text + "/certificate", bearer(ana_token), "", 404, "device_unknown"},
+      {"certificate asked by a revoked device", "GET", "/v1/devices/" + sync::to_text(bob.id()) + "/certificate", bearer(revoked_token), "", 403, "device_revoked"},
       {"unknown route", "GET", "/v1/../etc/passwd", {}, "", 404, "not_found"},
       {"wrong method", "DELETE", "/v1/sync/push", bearer(ana_token), "", 405, "method_not_allowed"},
   };

@@ -1,0 +1,257 @@
+#include "device/https_client.hpp"
+
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <cctype>
+
+#include "crypto/tls_context.hpp"
+
+namespace casefile::device {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+using tcp = net::ip::tcp;
+using Stream = net::ssl::stream<beast::tcp_stream>;
+
+namespace {
+
+constexpr std::string_view kUserAgent = "casefile-device/1";
+
+bool equal_ignoring_case(std::string_view left, std::string_view right) {
+  if (left.size() != right.size()) return false;
+  for (std::size_t i = 0; i < left.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(left[i])) !=
+        std::tolower(static_cast<unsigned char>(right[i])))
+      return false;
+  }
+  return true;
+}
+
+bool is_connection_loss(const beast::error_code& error) {
+  return error == net::error::eof || error == net::ssl::error::stream_truncated ||
+         error == net::error::connection_reset || error == net::error::connection_aborted ||
+         error == net::error::broken_pipe || error == http::error::end_of_stream ||
+         error == http::error::partial_message || error == net::error::operation_aborted;
+}
+
+bool is_timeout(const beast::error_code& error) {
+  return error == beast::error::timeout || error == net::error::timed_out;
+}
+
+Error transport_error(const beast::error_code& error, std::string_view step) {
+  if (is_timeout(error)) return make_error("timeout", std::string(step) + " timed out");
+  if (is_connection_loss(error))
+    return make_error("connection_lost", std::string(step) + ": " + error.message());
+  return make_error("connection_lost", std::string(step) + " failed: " + error.message());
+}
+
+}  // namespace
+
+struct HttpsClient::Connection {
+  Connection(ServerEndpoint server, HttpsClientOptions options, net::ssl::context context)
+      : server(std::move(server)), options(options), tls(std::move(context)) {}
+
+  // Starts an asynchronous operation and runs the io_context until its
+  // handler ran; Beast's stream timeouts bound the steps on the socket, and
+  // `deadline` bounds name resolution too.
+  template <class Start>
+  beast::error_code run(Start start, std::chrono::milliseconds timeout) {
+    std::optional<beast::error_code> result;
+    start([&result](beast::error_code error, auto&&...) { result = error; });
+    io.restart();
+    const auto deadline = std::chrono::steady_clock::now() + timeout + std::chrono::seconds(1);
+    while (!result) {
+      if (io.run_one_until(deadline) == 0) break;
+    }
+    if (!result) {
+      resolver.cancel();
+      if (stream) beast::get_lowest_layer(*stream).cancel();
+      io.restart();
+      while (!result && io.run_one() > 0) {
+      }
+      return net::error::timed_out;
+    }
+    return *result;
+  }
+
+  Status open() {
+    close();
+    stream.emplace(io, tls);
+    tcp::resolver::results_type endpoints;
+    auto resolved = run(
+        [&](auto handler) {
+          resolver.async_resolve(
+              server.host, std::to_string(server.port),
+              [&endpoints, handler](beast::error_code error, tcp::resolver::results_type found) {
+                endpoints = std::move(found);
+                handler(error);
+              });
+        },
+        options.connect_timeout);
+    if (resolved) {
+      close();
+      return make_error(is_timeout(resolved) ? "timeout" : "connect_failed",
+                        "cannot resolve " + server.host + ": " + resolved.message());
+    }
+    beast::get_lowest_layer(*stream).expires_after(options.connect_timeout);
+    auto connected = run(
+        [&](auto handler) {
+          beast::get_lowest_layer(*stream).async_connect(
+              endpoints, [handler](beast::error_code error, const tcp::endpoint&) { handler(error); });
+        },
+        options.connect_timeout);
+    if (connected) {
+      close();
+      return make_error(is_timeout(connected) ? "timeout" : "connect_failed",
+                        "cannot connect to " + server.host + ":" + std::to_string(server.port) + ": " +
+                            connected.message());
+    }
+    // SNI carries a host name only, never an address literal (RFC 6066 §3).
+    beast::error_code address_error;
+    (void)net::ip::make_address(server.host, address_error);
+    if (address_error && SSL_set_tlsext_host_name(stream->native_handle(), server.host.c_str()) != 1) {
+      close();
+      return make_error("tls_failed", "cannot set the TLS server name");
+    }
+    beast::get_lowest_layer(*stream).expires_after(options.handshake_timeout);
+    auto shaken = run([&](auto handler) { stream->async_handshake(net::ssl::stream_base::client, handler); },
+                      options.handshake_timeout);
+    if (shaken) {
+      const long verdict = SSL_get_verify_result(stream->native_handle());
+      close();
+      if (verdict == X509_V_ERR_CERT_REJECTED) {
+        return make_error("pin_mismatch", "the server's key is not the one pinned at enrolment");
+      }
+      if (is_timeout(shaken)) return make_error("timeout", "the TLS handshake timed out");
+      return make_error("tls_failed", "TLS handshake failed: " + shaken.message());
+    }
+    ++handshakes;
+    reused = false;
+    return ok_status();
+  }
+
+  void close() {
+    if (stream) {
+      beast::error_code ignored;
+      beast::get_lowest_layer(*stream).socket().close(ignored);
+      stream.reset();
+    }
+    buffer.clear();
+  }
+
+  // One exchange on the open connection. `answered` tells whether any byte of
+  // a response arrived (then the request must not be sent again blindly).
+  Result<HttpsResponse> exchange(const HttpsRequest& request, bool& answered) {
+    answered = false;
+    http::request<http::string_body> message;
+    message.method_string(request.method);
+    message.target(request.target);
+    message.version(11);
+    const bool ipv6 = server.host.find(':') != std::string::npos;
+    message.set(http::field::host,
+                (ipv6 ? "[" + server.host + "]" : server.host) + ":" + std::to_string(server.port));
+    message.set(http::field::user_agent, kUserAgent);
+    for (const auto& [name, value] : request.headers) message.set(name, value);
+    if (!request.body.empty()) message.set(http::field::content_type, "application/json");
+    message.body() = request.body;
+    message.prepare_payload();
+    message.keep_alive(true);
+
+    beast::get_lowest_layer(*stream).expires_after(options.write_timeout);
+    auto written =
+        run([&](auto handler) { http::async_write(*stream, message, handler); }, options.write_timeout);
+    if (written) return transport_error(written, "sending the request");
+
+    const auto read_timeout = options.read_timeout + request.wait;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(options.response_body_limit);
+    parser.header_limit(static_cast<std::uint32_t>(options.response_header_limit));
+    beast::get_lowest_layer(*stream).expires_after(read_timeout);
+    auto read = run([&](auto handler) { http::async_read(*stream, buffer, parser, handler); }, read_timeout);
+    answered = parser.got_some();
+    if (read == http::error::body_limit || read == http::error::header_limit ||
+        read == http::error::buffer_overflow) {
+      return make_error("response_too_large", "the response is over the client's limit");
+    }
+    if (read) {
+      if (is_timeout(read) || is_connection_loss(read)) return transport_error(read, "reading the response");
+      return make_error("bad_response", "the response is not valid HTTP/1.1: " + read.message());
+    }
+    auto response = parser.release();
+    HttpsResponse result;
+    result.status = response.result_int();
+    for (const auto& field : response) {
+      const auto name = field.name_string();
+      const auto value = field.value();
+      result.headers.emplace_back(std::string(name.data(), name.size()),
+                                  std::string(value.data(), value.size()));
+    }
+    result.body = std::move(response.body());
+    if (!response.keep_alive()) close();
+    return result;
+  }
+
+  ServerEndpoint server;
+  HttpsClientOptions options;
+  net::io_context io;
+  net::ssl::context tls;
+  tcp::resolver resolver{io};
+  std::optional<Stream> stream;
+  beast::flat_buffer buffer;
+  std::uint64_t handshakes = 0;
+  bool reused = false;  // the open connection already carried a request
+};
+
+std::optional<std::string> HttpsResponse::header(std::string_view name) const {
+  for (const auto& [field, value] : headers) {
+    if (equal_ignoring_case(field, name)) return value;
+  }
+  return std::nullopt;
+}
+
+Result<HttpsClient> HttpsClient::create(const ServerEndpoint& server, const HttpsClientOptions& options) {
+  auto handle = crypto::make_pinned_client_tls_context(server.pin);
+  if (!handle.ok()) return make_error("tls_failed", handle.error().message);
+  return HttpsClient(std::make_unique<Connection>(server, options, net::ssl::context(handle->release())));
+}
+
+HttpsClient::HttpsClient(std::unique_ptr<Connection> connection) : connection_(std::move(connection)) {}
+HttpsClient::HttpsClient(HttpsClient&&) noexcept = default;
+HttpsClient& HttpsClient::operator=(HttpsClient&&) noexcept = default;
+HttpsClient::~HttpsClient() = default;
+
+Result<HttpsResponse> HttpsClient::send(const HttpsRequest& request) {
+  Connection& connection = *connection_;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    const bool was_reused = connection.stream.has_value() && connection.reused;
+    if (!connection.stream) CASEFILE_RETURN_IF_ERROR(connection.open());
+    bool answered = false;
+    auto response = connection.exchange(request, answered);
+    if (response.ok()) {
+      connection.reused = true;
+      return response;
+    }
+    connection.close();
+    // A keep-alive connection the server closed while idle: send again once.
+    if (!(was_reused && !answered && response.error().code == "connection_lost")) return response;
+  }
+  return make_error("connection_lost", "the connection dropped twice");
+}
+
+void HttpsClient::disconnect() { connection_->close(); }
+
+bool HttpsClient::connected() const { return connection_->stream.has_value(); }
+
+std::uint64_t HttpsClient::connections_opened() const { return connection_->handshakes; }
+
+}  // namespace casefile::device

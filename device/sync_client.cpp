@@ -1,0 +1,511 @@
+#include "device/sync_client.hpp"
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <cctype>
+#include <charconv>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "crypto/random.hpp"
+#include "device/internal/server_reply.hpp"
+#include "sync/change_json.hpp"
+#include "sync/device_authentication.hpp"
+#include "sync/device_certificate.hpp"
+#include "sync/response_json.hpp"
+
+namespace casefile::device {
+
+namespace json = boost::json;
+
+namespace {
+
+// Internal: a verified wipe order was obeyed; sync_once reports wiped.
+constexpr std::string_view kWipedCode = "device_wiped";
+constexpr std::size_t kOutboxScanPage = 1000;
+constexpr int kStalledRounds = 3;
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// RFC 3986 unreserved characters pass; everything else is %XX.
+std::string percent_encode(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (std::isalnum(byte) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += c;
+    } else {
+      out += '%';
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0x0f];
+    }
+  }
+  return out;
+}
+
+Result<sync::BatchId> random_batch_id() {
+  sync::BatchId id;
+  CASEFILE_RETURN_IF_ERROR(crypto::fill_random(id.bytes));
+  id.bytes[6] = static_cast<std::uint8_t>((id.bytes[6] & 0x0f) | 0x40);  // RFC 4122 version 4
+  id.bytes[8] = static_cast<std::uint8_t>((id.bytes[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  return id;
+}
+
+bool retryable_transport_error(const std::string& code) {
+  return code == "connect_failed" || code == "timeout" || code == "connection_lost" || code == "tls_failed" ||
+         code == "bad_response";
+}
+
+std::optional<std::chrono::milliseconds> retry_after(const HttpsResponse& response) {
+  auto text = response.header("Retry-After");
+  if (!text) return std::nullopt;
+  unsigned seconds = 0;
+  const auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), seconds);
+  if (error != std::errc() || end != text->data() + text->size()) return std::nullopt;
+  return std::chrono::seconds(seconds);
+}
+
+void add_up(SyncReport& total, const SyncReport& round) {
+  total.pushed += round.pushed;
+  total.accepted += round.accepted;
+  total.duplicate += round.duplicate;
+  total.refused += round.refused;
+  total.pulled += round.pulled;
+  total.purged_cases.insert(total.purged_cases.end(), round.purged_cases.begin(), round.purged_cases.end());
+  total.wiped = total.wiped || round.wiped;
+}
+
+}  // namespace
+
+std::string_view sync_phase_name(SyncPhase phase) {
+  switch (phase) {
+    case SyncPhase::signing_in:
+      return "signing_in";
+    case SyncPhase::pushing:
+      return "pushing";
+    case SyncPhase::pulling:
+      return "pulling";
+  }
+  return "unknown";
+}
+
+struct SyncClient::State {
+  State(FieldDevice& device, SyncOptions options, HttpsClient client)
+      : device(&device),
+        options(std::move(options)),
+        client(std::move(client)),
+        jitter(std::random_device{}()) {}
+
+  // --- Requests ---
+
+  std::chrono::milliseconds backoff_delay(int attempt, std::optional<std::chrono::milliseconds> server_hint) {
+    const int doublings = std::min(attempt - 2, 30);
+    const auto ceiling = std::min<std::int64_t>(options.retry.cap.count(),
+                                                options.retry.base.count() * (std::int64_t{1} << doublings));
+    std::uniform_int_distribution<std::int64_t> pick(0, std::max<std::int64_t>(ceiling, 0));
+    auto delay = std::chrono::milliseconds(pick(jitter));
+    if (server_hint) delay = std::max(delay, std::min(*server_hint, options.retry.cap));
+    return delay;
+  }
+
+  void wait(std::chrono::milliseconds delay) {
+    if (options.sleep) {
+      options.sleep(delay);
+    } else {
+      std::this_thread::sleep_for(delay);
+    }
+  }
+
+  // Sends with retries (transport errors and 503), the bearer token when
+  // `authenticated` (signing in again once on 401), and obeys a revocation.
+  Result<HttpsResponse> call(const HttpsRequest& request, bool authenticated) {
+    bool signed_in_again = false;
+    std::optional<std::chrono::milliseconds> server_hint;
+    bool delay_next = false;
+    for (int attempt = 1;; ++attempt) {
+      if (delay_next) wait(backoff_delay(attempt, server_hint));
+      delay_next = true;
+      server_hint.reset();
+      HttpsRequest sent = request;
+      if (authenticated) {
+        auto bearer = bearer_token();
+        if (!bearer.ok()) return std::move(bearer).error();
+        sent.headers.emplace_back("Authorization", "Bearer " + *bearer);
+      }
+      auto response = client.send(sent);
+      if (!response.ok()) {
+        if (!retryable_transport_error(response.error().code) || attempt >= options.retry.max_attempts) {
+          return response;
+        }
+        continue;
+      }
+      if (response->status == 503 && attempt < options.retry.max_attempts) {
+        server_hint = retry_after(*response);
+        continue;
+      }
+      if (internal::is_revocation(*response)) return obey_revocation(*response);
+      if (authenticated && response->status == 401 && !signed_in_again) {
+        const std::string code = internal::server_refusal(*response).code;
+        if (code == "token_expired" || code == "unauthenticated") {
+          rejected_token = token;
+          token.clear();
+          signed_in_again = true;
+          delay_next = false;
+          --attempt;
+          continue;
+        }
+      }
+      return response;
+    }
+  }
+
+  Result<json::object> call_json(const HttpsRequest& request, bool authenticated, unsigned expected_status) {
+    auto response = call(request, authenticated);
+    if (!response.ok()) return std::move(response).error();
+    if (response->status != expected_status) return internal::server_refusal(*response);
+    return internal::json_object_body(*response);
+  }
+
+  Error obey_revocation(const HttpsResponse& response) {
+    const DeviceProfile& profile = device->profile();
+    std::optional<crypto::Ed25519PublicKey> authority = profile.authority_key;
+    if (!authority && profile.authority_fingerprint) {
+      auto fetched = internal::fetch_authority_key(client, *profile.authority_fingerprint);
+      if (!fetched.ok()) return std::move(fetched).error();
+      authority = *fetched;
+    }
+    if (!authority) return make_error("wipe_order_invalid", "no authority key to verify the wipe order with");
+    if (auto obeyed = internal::obey_wipe_order(*device, response, *authority); !obeyed.ok()) {
+      return obeyed.error();
+    }
+    return make_error(std::string(kWipedCode), "the device was revoked and wiped");
+  }
+
+  // --- Sign-in (docs/security.md §4) ---
+
+  Result<std::string> bearer_token() {
+    if (!token.empty()) return token;
+    if (auto stored = device->session_token(now_ms()); stored && *stored != rejected_token) {
+      token = *stored;
+      return token;
+    }
+    CASEFILE_RETURN_IF_ERROR(sign_in());
+    return token;
+  }
+
+  Status sign_in() {
+    const sync::DeviceId id = device->profile().device_id;
+    auto challenge_body = call_json(
+        HttpsRequest{"POST", "/v1/auth/challenge", {}, sync::encode_challenge_request(id), {}}, false, 200);
+    if (!challenge_body.ok()) return std::move(challenge_body).error();
+    auto challenge_text = internal::string_member(*challenge_body, "challenge");
+    if (!challenge_text.ok()) return std::move(challenge_text).error();
+    auto challenge = sync::bytes_from_wire_text(*challenge_text);
+    sync::TokenRequest request;
+    if (!challenge || challenge->size() != request.challenge.size()) {
+      return make_error("bad_response", "the challenge is malformed");
+    }
+    std::copy(challenge->begin(), challenge->end(), request.challenge.begin());
+    request.device = id;
+    // The signature covers the pin, so it is useless to a relaying server.
+    auto signature = device->signing_key().sign(
+        sync::auth_challenge_message(request.challenge, id, device->profile().server->pin));
+    if (!signature.ok()) return std::move(signature).error();
+    request.signature = *signature;
+    auto token_body = call_json(
+        HttpsRequest{"POST", "/v1/auth/token", {}, sync::encode_token_request(request), {}}, false, 200);
+    if (!token_body.ok()) return std::move(token_body).error();
+    auto issued = internal::string_member(*token_body, "token");
+    if (!issued.ok()) return std::move(issued).error();
+    const json::value* expires_at = token_body->if_contains("expires_at");
+    if (expires_at == nullptr || !expires_at->is_int64()) {
+      return make_error("bad_response", "the token answer has no expiry");
+    }
+    CASEFILE_RETURN_IF_ERROR(device->store_session_token(*issued, expires_at->get_int64()));
+    token = std::move(*issued);
+    return ok_status();
+  }
+
+  // --- One round ---
+
+  Status report_progress(const SyncProgressCallback& progress, const SyncProgress& step) {
+    if (progress && !progress(step)) return make_error("sync_cancelled", "the sync was cancelled");
+    return ok_status();
+  }
+
+  Result<std::set<sync::CaseId>> member_cases() {
+    auto body = call_json(HttpsRequest{"GET", "/v1/cases", {}, {}, {}}, true, 200);
+    if (!body.ok()) return std::move(body).error();
+    const json::value* cases = body->if_contains("cases");
+    if (cases == nullptr || !cases->is_array()) return make_error("bad_response", "no \"cases\" array");
+    std::set<sync::CaseId> result;
+    for (const json::value& text : cases->get_array()) {
+      auto id = text.is_string() ? sync::parse_id<sync::CaseId>(text.get_string()) : std::nullopt;
+      if (!id) return make_error("bad_response", "a case id is malformed");
+      result.insert(*id);
+    }
+    return result;
+  }
+
+  // Every case this replica holds: records, outbox changes, case keys.
+  Result<std::set<sync::CaseId>> local_cases() {
+    std::set<sync::CaseId> cases;
+    auto records = device->list_records();
+    if (!records.ok()) return std::move(records).error();
+    for (const sync::RecordKey& key : *records) cases.insert(key.case_id);
+    for (const sync::CaseId& case_id : device->cases_with_keys()) cases.insert(case_id);
+    std::uint64_t after = 0;
+    while (true) {
+      auto outbox = device->store().read_outbox(after, kOutboxScanPage);
+      if (!outbox.ok()) return std::move(outbox).error();
+      for (const sync::Change& change : *outbox) cases.insert(change.record.case_id);
+      if (outbox->size() < kOutboxScanPage) break;
+      after = outbox->back().id.sequence;
+    }
+    return cases;
+  }
+
+  // Registers cases made offline; returns those the server refused (409
+  // case_exists: the user is not a member), to be purged after the push.
+  Result<std::vector<sync::CaseId>> register_local_cases() {
+    auto members = member_cases();
+    if (!members.ok()) return std::move(members).error();
+    auto local = local_cases();
+    if (!local.ok()) return std::move(local).error();
+    std::vector<sync::CaseId> refused;
+    for (const sync::CaseId& case_id : *local) {
+      if (members->contains(case_id)) continue;
+      const std::string body = json::serialize(json::object{{"case_id", sync::to_text(case_id)}});
+      auto response = call(HttpsRequest{"POST", "/v1/cases", {}, body, {}}, true);
+      if (!response.ok()) return std::move(response).error();
+      if (response->status == 201) continue;
+      const Error refusal = internal::server_refusal(*response);
+      if (refusal.code != "case_exists") return refusal;
+      refused.push_back(case_id);
+    }
+    return refused;
+  }
+
+  Status push(SyncReport& report, const SyncProgressCallback& progress) {
+    auto status = device->status();
+    if (!status.ok()) return std::move(status).error();
+    const std::uint64_t total = status->outbox_depth;
+    std::uint64_t done = 0;
+    std::optional<sync::ChangeId> previous_first;
+    int stalled = 0;
+    while (true) {
+      CASEFILE_RETURN_IF_ERROR(report_progress(progress, SyncProgress{SyncPhase::pushing, done, total}));
+      auto batch_id = random_batch_id();
+      if (!batch_id.ok()) return std::move(batch_id).error();
+      auto batch =
+          device->replica().prepare_push(*batch_id, device->signing_key(), 0, options.push_batch_size);
+      if (!batch.ok()) return std::move(batch).error();
+      if (!*batch) return ok_status();
+      const sync::Batch& sealed = **batch;
+      const sync::ChangeId first = sealed.changes.front().change.id;
+      // Every answered change leaves the outbox (or is re-issued after
+      // clock_skew); the same head again and again means no progress.
+      stalled = previous_first && *previous_first == first ? stalled + 1 : 0;
+      if (stalled >= kStalledRounds)
+        return make_error("push_stalled", "the server's answers empty no outbox");
+      previous_first = first;
+      const std::uint64_t size = sealed.changes.size();
+      const std::uint64_t depth = std::max(total > done ? total - done : 0, size);
+      HttpsRequest request{"POST",
+                           "/v1/sync/push",
+                           {{"Casefile-Outbox-Depth", std::to_string(depth)}},
+                           sync::encode_push_request(sealed),
+                           {}};
+      auto response = call(request, true);
+      if (!response.ok()) return std::move(response).error();
+      if (response->status != 200) return internal::server_refusal(*response);
+      auto answer = sync::decode_push_response(response->body);
+      if (!answer.ok())
+        return make_error("bad_response", "the push answer is malformed: " + answer.error().code);
+      CASEFILE_RETURN_IF_ERROR(
+          device->replica().apply_push_response(sealed, *answer, static_cast<std::uint64_t>(now_ms())));
+      for (const sync::Verdict& verdict : answer->verdicts) {
+        switch (verdict.kind) {
+          case sync::VerdictKind::accepted:
+            ++report.accepted;
+            break;
+          case sync::VerdictKind::duplicate:
+            ++report.duplicate;
+            break;
+          case sync::VerdictKind::refused:
+            ++report.refused;
+            break;
+        }
+      }
+      report.pushed += size;
+      done += size;
+    }
+  }
+
+  Status purge_refused(const std::vector<sync::CaseId>& refused, SyncReport& report) {
+    if (refused.empty()) return ok_status();
+    // Asked again: a POST /v1/cases retried after a lost 201 is answered
+    // case_exists although the case is ours.
+    auto members = member_cases();
+    if (!members.ok()) return std::move(members).error();
+    for (const sync::CaseId& case_id : refused) {
+      if (members->contains(case_id)) continue;
+      CASEFILE_RETURN_IF_ERROR(device->purge_case(case_id));
+      report.purged_cases.push_back(case_id);
+    }
+    return ok_status();
+  }
+
+  Status cache_author_certificate(const sync::DeviceId& author) {
+    auto body = call_json(
+        HttpsRequest{"GET", "/v1/devices/" + sync::to_text(author) + "/certificate", {}, {}, {}}, true, 200);
+    if (!body.ok()) return std::move(body).error();
+    const json::value* certificate_json = body->if_contains("certificate");
+    if (certificate_json == nullptr) return make_error("bad_response", "no certificate in the answer");
+    auto certificate = sync::certificate_from_json(*certificate_json);
+    if (!certificate.ok()) return std::move(certificate).error();
+    if (certificate->device != author)
+      return make_error("bad_response", "the certificate is another device's");
+    return device->cache_certificate(*certificate);
+  }
+
+  // Applies a page; an author whose certificate is not cached yet is
+  // fetched, verified and cached, and the page applied again.
+  Status apply_page(const sync::PullPage& page) {
+    const sync::AuthorKeyLookup lookup = [this](const sync::DeviceId& author) {
+      return device->author_key(author);
+    };
+    auto applied = device->replica().apply_pull_page(page, lookup, static_cast<std::uint64_t>(now_ms()));
+    if (applied.ok() || applied.error().code != "pull_change_unverified") return applied;
+    bool fetched = false;
+    for (const sync::BatchHeader& batch : page.batches) {
+      if (device->author_key(batch.author)) continue;
+      CASEFILE_RETURN_IF_ERROR(cache_author_certificate(batch.author));
+      fetched = true;
+    }
+    if (!fetched) return applied;
+    return device->replica().apply_pull_page(page, lookup, static_cast<std::uint64_t>(now_ms()));
+  }
+
+  // Pulls until has_more is false. With `wait`, the first request is a
+  // long-poll: it returns with the next change, or empty after `wait`.
+  Status pull(SyncReport& report, const SyncProgressCallback& progress, std::chrono::seconds wait) {
+    std::uint64_t done = 0;
+    for (bool first = true;; first = false) {
+      CASEFILE_RETURN_IF_ERROR(
+          report_progress(progress, SyncProgress{SyncPhase::pulling, done, std::nullopt}));
+      const bool long_poll = first && wait.count() > 0;
+      std::string target = "/v1/sync/pull?cursor=" + percent_encode(device->replica().pull_cursor()) +
+                           "&limit=" + std::to_string(options.pull_page_size);
+      if (long_poll) target += "&wait=" + std::to_string(wait.count());
+      HttpsRequest request{
+          "GET", target, {}, {}, long_poll ? std::chrono::milliseconds(wait) : std::chrono::milliseconds(0)};
+      auto response = call(request, true);
+      if (!response.ok()) return std::move(response).error();
+      if (response->status != 200) return internal::server_refusal(*response);
+      auto page = sync::decode_pull_page(response->body);
+      if (!page.ok()) return make_error("bad_response", "the pull page is malformed: " + page.error().code);
+      CASEFILE_RETURN_IF_ERROR(apply_page(*page));
+      report.pulled += page->entries.size();
+      done += page->entries.size();
+      if (!page->has_more) return ok_status();
+    }
+  }
+
+  // One round: sign in; when `push_first` (or the outbox holds changes),
+  // register local cases, push and purge; then pull.
+  Status round(SyncReport& report, const SyncProgressCallback& progress, bool push_first,
+               std::chrono::seconds wait) {
+    CASEFILE_RETURN_IF_ERROR(report_progress(progress, SyncProgress{SyncPhase::signing_in, 0, std::nullopt}));
+    auto signed_in = bearer_token();
+    if (!signed_in.ok()) return std::move(signed_in).error();
+    bool push_now = push_first;
+    if (!push_now) {
+      auto status = device->status();
+      if (!status.ok()) return std::move(status).error();
+      push_now = status->outbox_depth > 0;
+    }
+    if (push_now) {
+      auto refused = register_local_cases();
+      if (!refused.ok()) return std::move(refused).error();
+      CASEFILE_RETURN_IF_ERROR(push(report, progress));
+      CASEFILE_RETURN_IF_ERROR(purge_refused(*refused, report));
+    }
+    return pull(report, progress, wait);
+  }
+
+  // Runs a round and turns the wipe sentinel into wiped = true.
+  Result<SyncReport> finish_round(const SyncProgressCallback& progress, bool push_first,
+                                  std::chrono::seconds wait) {
+    SyncReport report;
+    auto done = round(report, progress, push_first, wait);
+    if (!done.ok()) {
+      if (done.error().code != kWipedCode) return std::move(done).error();
+      report.wiped = true;
+      return report;
+    }
+    CASEFILE_RETURN_IF_ERROR(device->record_sync_completed(now_ms()));
+    return report;
+  }
+
+  FieldDevice* device;
+  SyncOptions options;
+  HttpsClient client;
+  std::mt19937_64 jitter;      // backoff jitter needs no secrecy
+  std::string token;           // the bearer token in use
+  std::string rejected_token;  // refused with 401: never reused from the store
+};
+
+Result<SyncClient> SyncClient::create(FieldDevice& device, SyncOptions options) {
+  const DeviceProfile& profile = device.profile();
+  if (profile.state != EnrolmentState::certified || !profile.server) {
+    return make_error("not_certified", "the device must be enrolled and certified before it syncs");
+  }
+  if (options.push_batch_size < 1 || options.push_batch_size > sync::kMaxBatchChanges ||
+      options.pull_page_size < 1 || options.pull_page_size > 1000 || options.watch_wait.count() < 1 ||
+      options.watch_wait.count() > 60 || options.retry.max_attempts < 1 || options.retry.base.count() < 0 ||
+      options.retry.cap < options.retry.base) {
+    return make_error("invalid_argument", "a sync option is out of range");
+  }
+  auto client = HttpsClient::create(*profile.server, options.http);
+  if (!client.ok()) return std::move(client).error();
+  return SyncClient(std::make_unique<State>(device, std::move(options), std::move(*client)));
+}
+
+SyncClient::SyncClient(std::unique_ptr<State> state) : state_(std::move(state)) {}
+SyncClient::SyncClient(SyncClient&&) noexcept = default;
+SyncClient& SyncClient::operator=(SyncClient&&) noexcept = default;
+SyncClient::~SyncClient() = default;
+
+Result<SyncReport> SyncClient::sync_once(const SyncProgressCallback& progress) {
+  return state_->finish_round(progress, true, std::chrono::seconds(0));
+}
+
+Result<SyncReport> SyncClient::watch(const std::function<bool()>& stop,
+                                     const SyncProgressCallback& progress) {
+  SyncReport total;
+  for (bool first = true; !stop(); first = false) {
+    auto round =
+        state_->finish_round(progress, first, first ? std::chrono::seconds(0) : state_->options.watch_wait);
+    if (!round.ok()) return std::move(round).error();
+    add_up(total, *round);
+    if (total.wiped) break;
+  }
+  return total;
+}
+
+Result<SyncReport> SyncClient::watch_for(std::chrono::milliseconds duration,
+                                         const SyncProgressCallback& progress) {
+  const auto deadline = std::chrono::steady_clock::now() + duration;
+  return watch([deadline] { return std::chrono::steady_clock::now() >= deadline; }, progress);
+}
+
+HttpsClient& SyncClient::transport() { return state_->client; }
+
+}  // namespace casefile::device

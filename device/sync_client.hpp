@@ -1,0 +1,112 @@
+// SyncClient: syncs one certified FieldDevice with casefiled over HTTPS
+// (docs/device-sync.md tells the whole loop; docs/protocol.md the routes).
+//
+//   auto client = device::SyncClient::create(field_device);
+//   auto report = client->sync_once([](const device::SyncProgress& p) { ...; return true; });
+//
+// One sync: sign in (or reuse the stored token), register cases created
+// offline, push the outbox in batches until it is empty, purge cases the
+// user is no longer a member of, pull pages until there are no more.
+// Resumable by construction: an outbox change leaves the outbox only with
+// the server's verdict, and the pull cursor moves only with an applied page,
+// so an interrupted sync loses nothing and the next one repeats little.
+//
+// Transport errors and 503 are retried with exponential backoff and full
+// jitter; "pin_mismatch" and 4xx are not (a 401 token_expired or
+// unauthenticated signs in again, once). A 403 device_revoked carries a wipe
+// order: verified against the authority key it is obeyed (the report says
+// wiped, the FieldDevice is unusable after); an order that does not verify
+// is "wipe_order_invalid" and nothing is wiped.
+//
+// Errors: "not_certified", "invalid_argument", "sync_cancelled",
+// "wipe_order_invalid", "push_stalled", the transport's (https_client.hpp),
+// the server's codes (docs/protocol.md), the replica's and FieldDevice's.
+//
+// Threading: runs on the caller's thread; one sync at a time per device.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "base/result.hpp"
+#include "device/field_device.hpp"
+#include "device/https_client.hpp"
+#include "sync/ids.hpp"
+
+namespace casefile::device {
+
+// Waits before attempt n (n >= 2): uniform in [0, min(cap, base * 2^(n-2))]
+// ("full jitter"); a 503's Retry-After is waited at least, up to cap.
+struct RetryPolicy {
+  std::chrono::milliseconds base{500};
+  std::chrono::milliseconds cap{std::chrono::seconds(30)};
+  int max_attempts = 6;  // per request, the first try included
+};
+
+struct SyncOptions {
+  HttpsClientOptions http;
+  RetryPolicy retry;
+  std::size_t push_batch_size = 500;    // 1..1000 changes a batch
+  std::size_t pull_page_size = 500;     // 1..1000 entries a page
+  std::chrono::seconds watch_wait{30};  // long-poll wait in watch(), 1..60 s
+  // How to wait between retries (default: sleep the thread).
+  std::function<void(std::chrono::milliseconds)> sleep;
+};
+
+enum class SyncPhase { signing_in, pushing, pulling };
+std::string_view sync_phase_name(SyncPhase phase);
+
+struct SyncProgress {
+  SyncPhase phase = SyncPhase::signing_in;
+  std::uint64_t done = 0;              // changes pushed or pulled so far
+  std::optional<std::uint64_t> total;  // known for pushing (the outbox depth)
+};
+// Called at each step; returning false cancels the sync ("sync_cancelled")
+// before its next request. Nothing is lost: see "Resumable" above.
+using SyncProgressCallback = std::function<bool(const SyncProgress&)>;
+
+struct SyncReport {
+  std::uint64_t pushed = 0;  // changes sent and answered
+  std::uint64_t accepted = 0;
+  std::uint64_t duplicate = 0;  // already held by the server (a resent batch)
+  std::uint64_t refused = 0;    // quarantined: FieldDevice::quarantine()
+  std::uint64_t pulled = 0;     // entries applied
+  std::vector<sync::CaseId> purged_cases;
+  bool wiped = false;  // a verified wipe order was obeyed
+};
+
+class SyncClient {
+ public:
+  // REQUIRES: `device` outlives the client and is certified. Errors:
+  // "not_certified", "invalid_argument" (an option out of range), "tls_failed".
+  static Result<SyncClient> create(FieldDevice& device, SyncOptions options = {});
+
+  SyncClient(SyncClient&&) noexcept;
+  SyncClient& operator=(SyncClient&&) noexcept;
+  ~SyncClient();
+
+  // One full sync; FieldDevice::record_sync_completed when it succeeds.
+  Result<SyncReport> sync_once(const SyncProgressCallback& progress = {});
+
+  // Syncs until `stop()` is true (checked between steps; a long-poll in
+  // flight ends within watch_wait): pushes whenever the outbox is not empty
+  // and long-polls pull, so a colleague's change arrives within moments.
+  // The report adds up every round.
+  Result<SyncReport> watch(const std::function<bool()>& stop, const SyncProgressCallback& progress = {});
+  Result<SyncReport> watch_for(std::chrono::milliseconds duration, const SyncProgressCallback& progress = {});
+
+  // The connection (tests drop it to prove reconnection).
+  HttpsClient& transport();
+
+ private:
+  struct State;
+  explicit SyncClient(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace casefile::device
