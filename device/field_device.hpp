@@ -154,8 +154,7 @@ class FieldDevice {
   // Sets status=finalized and finalized_at=now on an interview or consent.
   Status finalize(const sync::RecordKey& record, std::int64_t now_ms);
   // A new `amendments` record pointing at a finalized interview or consent.
-  Result<sync::RecordKey> amend(const sync::RecordKey& target, const PlainFields& fields,
-                                std::int64_t now_ms);
+  Result<sync::RecordKey> amend(const sync::RecordKey& target, const PlainFields& fields, std::int64_t now_ms);
   // Resolves a field in conflict: one write superseding every sibling.
   Status resolve(const sync::RecordKey& record, std::string_view field, const PlainValue& value,
                  std::int64_t now_ms);
