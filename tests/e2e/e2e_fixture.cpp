@@ -24,14 +24,6 @@ json::object require_success(const CommandResult& result) {
   return result.json();
 }
 
-std::string require_string(const json::object& object, const char* name, const CommandResult& result) {
-  const auto* value = object.if_contains(name);
-  if (value == nullptr || !value->is_string()) {
-    throw std::runtime_error(std::string("no \"") + name + "\" in the answer of " + result.describe());
-  }
-  return std::string(value->as_string());
-}
-
 // FNV-1a: a seed that is the same for a test's name on every machine.
 std::uint64_t stable_hash(std::string_view text) {
   std::uint64_t hash = 14695981039346656037ull;
