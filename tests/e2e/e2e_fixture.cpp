@@ -8,6 +8,7 @@
 #include <iostream>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 #include <tuple>
 
 #include "crypto/bytes.hpp"
@@ -119,6 +120,17 @@ json::object E2eServer::enrolment_payload(const std::string& user, const std::st
 }
 
 void E2eServer::certify(const std::string& device_id) { admin_ok({"certify", "--device", device_id}); }
+
+json::array E2eServer::devices(const std::string& user) {
+  return admin_ok({"devices", "--user", user}).at("devices").as_array();
+}
+
+bool E2eServer::has_device(const std::string& user, const std::string& device_id) {
+  for (const auto& device : devices(user)) {
+    if (device.as_object().at("device_id") == json::value(device_id)) return true;
+  }
+  return false;
+}
 
 void E2eServer::add_case_member(const std::string& case_id, const std::string& user) {
   admin_ok({"cases", "members", "add", "--case", case_id, "--user", user});
@@ -241,35 +253,40 @@ std::unique_ptr<E2eDevice> E2eTest::new_device(const std::string& user) {
 }
 
 std::vector<std::unique_ptr<E2eDevice>> E2eTest::enrol_devices(const std::vector<DeviceRequest>& requests) {
+  // Every casefile-device call pays for scrypt: the devices' calls run in
+  // parallel, and the admin's work is done while they run.
   std::vector<std::unique_ptr<E2eDevice>> devices;
+  std::vector<std::unique_ptr<CommandProcess>> running;
+  for (const auto& request : requests) {
+    const std::string name = request.user + "-" + std::to_string(++devices_made_);
+    devices.push_back(
+        std::make_unique<E2eDevice>(scratch() / "devices" / name, name, request.user, *runner_));
+    running.push_back(devices.back()->start({"init"}));
+  }
   std::vector<std::string> payloads;
   for (const auto& request : requests) {
     if (users_.insert(request.user).second) server_->add_user(request.user);
     payloads.push_back(json::serialize(server_->enrolment_payload(request.user, request.url)));
-    ++devices_made_;
-    const std::string name = request.user + "-" + std::to_string(devices_made_);
-    devices.push_back(
-        std::make_unique<E2eDevice>(scratch() / "devices" / name, name, request.user, *runner_));
   }
-  // Each step in parallel across the devices: every call pays for scrypt.
-  const auto step = [&](const auto& arguments_of) {
-    std::vector<std::unique_ptr<CommandProcess>> processes;
-    for (std::size_t i = 0; i < devices.size(); ++i) processes.push_back(devices[i]->start(arguments_of(i)));
-    return wait_all(processes);
-  };
-  const auto initialised = step([](std::size_t) { return std::vector<std::string>{"init"}; });
+  const auto initialised = wait_all(running);
+  running.clear();
   for (std::size_t i = 0; i < devices.size(); ++i) {
     devices[i]->set_id(std::string(initialised[i].at("device_id").as_string()));
+    running.push_back(devices[i]->start({"enrol", payloads[i], "--wait", "120"}));
   }
-  const auto enrolled = step([&](std::size_t i) { return std::vector<std::string>{"enrol", payloads[i]}; });
-  for (const auto& answer : enrolled) {
-    if (answer.at("state") != "pending") throw std::runtime_error("enrol: " + json::serialize(answer));
+  // Certify each device as soon as its enrolment reaches the server.
+  for (std::size_t i = 0; i < devices.size(); ++i) {
+    const auto give_up = std::chrono::steady_clock::now() + kCommandDeadline;
+    while (!server_->has_device(devices[i]->user(), devices[i]->id())) {
+      if (!running[i]->running() || std::chrono::steady_clock::now() > give_up) {
+        throw std::runtime_error("the enrolment never reached the server: " + running[i]->wait().describe());
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    server_->certify(devices[i]->id());
   }
-  for (const auto& device : devices) server_->certify(device->id());
-  const auto certified = step([](std::size_t) { return std::vector<std::string>{"enrol", "--wait", "60"}; });
-  for (const auto& answer : certified) {
-    if (answer.at("state") != "certified")
-      throw std::runtime_error("enrol --wait: " + json::serialize(answer));
+  for (const auto& answer : wait_all(running)) {
+    if (answer.at("state") != "certified") throw std::runtime_error("enrol: " + json::serialize(answer));
   }
   return devices;
 }

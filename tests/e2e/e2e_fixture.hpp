@@ -76,6 +76,9 @@ class E2eServer {
   // The enrolment payload of a new code for `user`, naming `url` (the server's if empty).
   json::object enrolment_payload(const std::string& user, const std::string& url = "");
   void certify(const std::string& device_id);
+  // The devices of `user`, as `casefile-admin devices --user U` lists them.
+  json::array devices(const std::string& user);
+  bool has_device(const std::string& user, const std::string& device_id);
   void add_case_member(const std::string& case_id, const std::string& user);
   // GET /metrics over pinned TLS.
   std::string metrics();
