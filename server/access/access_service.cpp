@@ -292,8 +292,9 @@ Response AccessService::device_certificate(const Request& request) {
   auto found = request.path_parameters.find("device_id");
   auto device_id =
       found == request.path_parameters.end() ? std::nullopt : sync::parse_id<sync::DeviceId>(found->second);
-  if (!device_id)
-    return respond_error(make_error("invalid_device_id", "the device id is not an RFC 4122 id"));
+  if (!device_id || sync::to_text(*device_id) != found->second) {
+    return respond_error(make_error("invalid_device_id", "the device id must be a lower-case RFC 4122 UUID"));
+  }
   auto device = store_.find_device(*device_id);
   if (!device.ok()) return respond_error(device.error());
   if (!*device || (*device)->certificate.empty()) {

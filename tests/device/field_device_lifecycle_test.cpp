@@ -78,6 +78,30 @@ TEST(FieldDeviceLifecycle, CreateRefusesADirectoryThatHoldsADevice) {
   EXPECT_EQ(again.error().code, "device_exists");
 }
 
+// A create that crashed before writing storage.key left no device: creating
+// again replaces whatever it left.
+TEST(FieldDeviceLifecycle, CreateOverAnUnfinishedCreateStartsAfresh) {
+  ScratchDirectory scratch;
+  for (const char* name : {"unlock.state", "duress.key", "replica.db", "replica.db-wal"}) {
+    std::ofstream(scratch.file(name), std::ios::binary) << "left by a crashed create";
+  }
+  { FieldDevice device = create_device(scratch.path(), kPassphrase); }
+  FieldDevice device = unlock_device(scratch.path(), kPassphrase);
+  auto records = device.list_records();
+  ASSERT_TRUE(records.ok());
+  EXPECT_TRUE(records->empty());
+}
+
+TEST(FieldDeviceLifecycle, AMissingReplicaIsReportedNotRecreated) {
+  ScratchDirectory scratch;
+  { FieldDevice device = create_device(scratch.path(), kPassphrase); }
+  std::filesystem::remove(scratch.file("replica.db"));
+  auto device = FieldDevice::unlock(scratch.path(), kPassphrase);
+  ASSERT_FALSE(device.ok());
+  EXPECT_EQ(device.error().code, "replica_missing");
+  EXPECT_FALSE(std::filesystem::exists(scratch.file("replica.db")));
+}
+
 TEST(FieldDeviceLifecycle, CreatedDeviceUnlocksWithItsIdentityAndData) {
   ScratchDirectory scratch;
   sync::DeviceId id;

@@ -165,6 +165,19 @@ TEST_F(FieldDeviceRecords, EditsSeeSealedValuesAndOverlayTheRecord) {
   EXPECT_EQ(find_field(*read, "notes")->winner.value, PlainValue(std::string("second")));
   EXPECT_EQ(find_field(*read, "notes")->siblings.size(), 1u);
   EXPECT_EQ(find_field(*read, "held_on")->winner.value, PlainValue(std::string("2026-11-17")));
+
+  // A null clears a sealed field: nothing to seal, so no envelope is written.
+  ASSERT_TRUE(
+      device_.write(case_id_, "interviews", interview.record_id, {{"notes", std::monostate{}}}, kNow + 2)
+          .ok());
+  const std::vector<sync::Change> changes = outbox();
+  const sync::Operation& cleared = changes.back().operations.front();
+  EXPECT_EQ(cleared.field, "notes");
+  EXPECT_EQ(cleared.value, sync::FieldValue(sync::NullValue{}));
+  auto after_clear = device_.read(interview);
+  ASSERT_TRUE(after_clear.ok());
+  EXPECT_EQ(find_field(*after_clear, "notes")->winner.value, PlainValue(std::monostate{}));
+  EXPECT_TRUE(find_field(*after_clear, "notes")->winner.unreadable.empty());
 }
 
 TEST_F(FieldDeviceRecords, WritesToUnknownRecordsOrCasesWithoutKeysAreRefused) {
@@ -235,6 +248,13 @@ TEST_F(FieldDeviceRecords, EnrolmentCertificateSessionAndCacheArePersisted) {
   const crypto::Sha256Digest fingerprint = crypto::sha256(authority->public_key());
   ServerEndpoint server{"https://casefile.example:8443", "casefile.example", 8443,
                         crypto::sha256(crypto::as_bytes("spki"))};
+  sync::DeviceCertificate early;
+  auto before_enrolment = device_.record_certificate(early, authority->public_key(), kNow);
+  ASSERT_FALSE(before_enrolment.ok());
+  EXPECT_EQ(before_enrolment.error().code, "not_enrolled");
+  auto before_certified = device_.cache_certificate(early);
+  ASSERT_FALSE(before_certified.ok());
+  EXPECT_EQ(before_certified.error().code, "not_certified");
   CASEFILE_ASSERT_OK(device_.begin_enrolment(server, fingerprint));
   EXPECT_EQ(device_.profile().state, EnrolmentState::pending);
 

@@ -125,6 +125,7 @@ TEST(CasefileDeviceCommandLine, ExitCodesFollowTheErrorCode) {
   EXPECT_EQ(exit_code_for("connect_failed"), kExitUnreachable);
   EXPECT_EQ(exit_code_for("timeout"), kExitUnreachable);
   EXPECT_EQ(exit_code_for("connection_lost"), kExitUnreachable);
+  EXPECT_EQ(exit_code_for("tls_failed"), kExitUnreachable);
   EXPECT_EQ(exit_code_for("device_wiped"), kExitWiped);
   EXPECT_EQ(exit_code_for("enrolment_pending"), kExitPending);
   EXPECT_EQ(exit_code_for("pin_mismatch"), kExitFailed);

@@ -163,5 +163,21 @@ TEST_F(CasefileDeviceCommandTest, FailuresHaveTheirExitCodesAndOneJsonErrorObjec
   EXPECT_EQ(device("init").exit_code, 1);  // device_exists
 }
 
+TEST_F(CasefileDeviceCommandTest, EnrolAndSyncRefuseBeforeTouchingTheNetwork) {
+  ASSERT_EQ(device("init").exit_code, 0);
+  const DeviceRun bad_payload = device(R"(--json enrol '{"v":2,"url":"https://127.0.0.1:1"}')");
+  EXPECT_EQ(bad_payload.exit_code, 1);
+  EXPECT_EQ(only_object(bad_payload).at("error"), "enrolment_payload_invalid");
+  const DeviceRun missing_file = device("--json enrol @" + (scratch_.path() / "no-such-payload").string());
+  EXPECT_EQ(missing_file.exit_code, 1);
+  EXPECT_EQ(only_object(missing_file).at("error"), "io_error");
+  const DeviceRun not_certified = device("--json sync");
+  EXPECT_EQ(not_certified.exit_code, 1);
+  EXPECT_EQ(only_object(not_certified).at("error"), "not_certified");
+  const DeviceRun status = device("--json status");
+  ASSERT_EQ(status.exit_code, 0);
+  EXPECT_EQ(only_object(status).at("state"), "not_enrolled");
+}
+
 }  // namespace
 }  // namespace casefile

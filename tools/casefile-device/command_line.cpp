@@ -211,7 +211,7 @@ int exit_code_for(std::string_view error_code) {
   if (error_code == "locked_out" || error_code == "not_initialised") return kExitLockedOut;
   // The transport's codes (device/https_client.hpp), once its retries are spent.
   if (error_code == "connect_failed" || error_code == "timeout" || error_code == "connection_lost" ||
-      error_code == "server_unreachable") {
+      error_code == "tls_failed") {
     return kExitUnreachable;
   }
   if (error_code == "device_wiped") return kExitWiped;

@@ -63,11 +63,11 @@ int usage_error(const std::string& message);
 
 // The exit code of a failure, from its stable error code: "usage" 2,
 // "wrong_passphrase" 3, "locked_out" and "not_initialised" 4, the transport's
-// "connect_failed", "timeout" and "connection_lost" 5, "device_wiped" 6, "enrolment_pending" 7, anything
-// else 1.
+// "connect_failed", "timeout", "connection_lost" and "tls_failed" 5,
+// "device_wiped" 6, "enrolment_pending" 7, anything else 1.
 int exit_code_for(std::string_view error_code);
 
-// A non-negative decimal integer option, within [minimum, maximum].
+// A decimal integer option, within [minimum, maximum]; `fallback` when absent.
 // Errors: "usage" naming the option.
 Result<std::int64_t> integer_option(const Options& options, std::string_view name, std::int64_t fallback,
                                     std::int64_t minimum, std::int64_t maximum);
