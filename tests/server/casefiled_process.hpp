@@ -142,20 +142,24 @@ class TlsClient {
 };
 
 // casefiled, started from the instance config on a free port with extra
-// flags; killed (SIGKILL) on destruction if still running.
+// flags; killed (SIGKILL) on destruction if still running. `port`, when not
+// 0, is the port to listen on instead (a restart where a killed one was, so
+// that enrolled devices find it again).
 class CasefiledProcess {
  public:
   CasefiledProcess(std::filesystem::path config, std::filesystem::path log_file, crypto::Sha256Digest pin,
-                   std::vector<std::string> flags = {})
+                   std::vector<std::string> flags = {}, unsigned short port = 0)
       : config_(std::move(config)), log_file_(std::move(log_file)), pin_(pin), flags_(std::move(flags)) {
     for (int attempt = 0; attempt < 5; ++attempt) {
-      port_ = pick_free_port();
+      port_ = port != 0 ? port : pick_free_port();
       spawn();
       if (wait_until_ready()) return;
       if (!exited_ || read_file(log_file_).find("listen_failed") == std::string::npos) {
         throw std::runtime_error("casefiled did not become ready; log:\n" + read_file(log_file_));
       }
-      // Another process took the port between pick and bind: try another.
+      // Another process took the port between pick and bind: try another
+      // (or, for a given port, the same one a moment later).
+      if (port != 0) std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
     throw std::runtime_error("no free port after five attempts");
   }
