@@ -13,6 +13,7 @@
 #include "sync/change_json.hpp"
 #include "sync/device_authentication.hpp"
 #include "sync/device_certificate.hpp"
+#include "sync/pull.hpp"
 #include "sync/response_json.hpp"
 
 namespace casefile::device {
@@ -393,10 +394,50 @@ struct SyncClient::State {
     return device->replica().apply_pull_page(page, lookup, static_cast<std::uint64_t>(now_ms()));
   }
 
+  // The pull returns only the cases the user is a member of when it runs, and
+  // the cursor moves past the rest: a case the user was added to later has
+  // earlier changes this device never received. A member case with no record
+  // here but changes from others on the server starts the pull over from the
+  // beginning (one commit, so a crash cannot lose the restart; re-applying is
+  // harmless and the device's own changes are not sent back).
+  Status catch_up_on_new_cases() {
+    auto members = member_cases();
+    if (!members.ok()) return std::move(members).error();
+    auto records = device->list_records();
+    if (!records.ok()) return std::move(records).error();
+    std::set<sync::CaseId> held;
+    for (const sync::RecordKey& key : *records) held.insert(key.case_id);
+    for (const sync::CaseId& case_id : *members) {
+      if (held.contains(case_id)) continue;
+      auto has_changes = case_has_changes_from_others(case_id);
+      if (!has_changes.ok()) return std::move(has_changes).error();
+      if (*has_changes) return device->replica().reset_pull_cursor();
+    }
+    return ok_status();
+  }
+
+  Result<bool> case_has_changes_from_others(const sync::CaseId& case_id) {
+    std::string cursor;
+    while (true) {
+      const std::string target = "/v1/sync/pull?case=" + sync::to_text(case_id) +
+                                 "&cursor=" + percent_encode(cursor) +
+                                 "&limit=" + std::to_string(sync::kMaxPullLimit);
+      auto response = call(HttpsRequest{"GET", target, {}, {}, {}}, true);
+      if (!response.ok()) return std::move(response).error();
+      if (response->status != 200) return internal::server_refusal(*response);
+      auto page = sync::decode_pull_page(response->body);
+      if (!page.ok()) return make_error("bad_response", "the pull page is malformed: " + page.error().code);
+      if (!page->entries.empty()) return true;
+      if (!page->has_more) return false;
+      cursor = page->next_cursor;
+    }
+  }
+
   // Pulls until has_more is false. With `wait`, the first request is a
   // long-poll: it returns with the next change, or empty after `wait`.
   Status pull(SyncReport& report, const SyncProgressCallback& progress, std::chrono::seconds wait) {
     std::uint64_t done = 0;
+    bool restarted_after_invalid_cursor = false;
     for (bool first = true;; first = false) {
       CASEFILE_RETURN_IF_ERROR(
           report_progress(progress, SyncProgress{SyncPhase::pulling, done, std::nullopt}));
@@ -408,7 +449,15 @@ struct SyncClient::State {
           "GET", target, {}, {}, long_poll ? std::chrono::milliseconds(wait) : std::chrono::milliseconds(0)};
       auto response = call(request, true);
       if (!response.ok()) return std::move(response).error();
-      if (response->status != 200) return internal::server_refusal(*response);
+      if (response->status != 200) {
+        Error refusal = internal::server_refusal(*response);
+        // The server was restored from an older backup: its log is behind
+        // the cursor. Start again from the beginning, once.
+        if (refusal.code != "invalid_cursor" || restarted_after_invalid_cursor) return refusal;
+        restarted_after_invalid_cursor = true;
+        CASEFILE_RETURN_IF_ERROR(device->replica().reset_pull_cursor());
+        continue;
+      }
       auto page = sync::decode_pull_page(response->body);
       if (!page.ok()) return make_error("bad_response", "the pull page is malformed: " + page.error().code);
       CASEFILE_RETURN_IF_ERROR(apply_page(*page));
@@ -437,6 +486,7 @@ struct SyncClient::State {
       CASEFILE_RETURN_IF_ERROR(push(report, progress));
       CASEFILE_RETURN_IF_ERROR(purge_refused(*refused, report));
     }
+    CASEFILE_RETURN_IF_ERROR(catch_up_on_new_cases());
     return pull(report, progress, wait);
   }
 

@@ -187,6 +187,15 @@ Status Replica::apply_push_response(const Batch& pushed, const PushResponse& res
   return ok_status();
 }
 
+Status Replica::reset_pull_cursor() {
+  ReplicaCommit commit;
+  commit.meta = meta_;
+  commit.meta.pull_cursor.clear();
+  CASEFILE_RETURN_IF_ERROR(store_->commit(commit));
+  meta_ = std::move(commit.meta);
+  return ok_status();
+}
+
 Status Replica::apply_pull_page(const PullPage& page, const AuthorKeyLookup& author_keys,
                                 std::uint64_t now_millis) {
   const auto unverified = [](const std::string& why) { return make_error("pull_change_unverified", why); };

@@ -62,6 +62,12 @@ class Replica {
   // the store's; nothing is applied then.
   Status apply_pull_page(const PullPage& page, const AuthorKeyLookup& author_keys, std::uint64_t now_millis);
 
+  // Starts pulling again from the beginning of the log (one commit; records
+  // stay, re-applying what comes again is harmless): after the server
+  // answered invalid_cursor, or when the user was added to a case whose
+  // earlier changes the cursor had already passed.
+  Status reset_pull_cursor();
+
   const DeviceId& device() const { return device_; }
   const std::string& pull_cursor() const { return meta_.pull_cursor; }
   DeviceClock clock() const { return DeviceClock(meta_.clock_last, meta_.clock_offset_millis); }

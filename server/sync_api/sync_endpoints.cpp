@@ -103,6 +103,9 @@ struct SyncEndpoints::ParkedPull {
   std::size_t limit = 0;
   SteadyClock::time_point deadline;
   std::optional<sync::PullPage> last_page;  // what a closing server answers with
+  // `case`: only this case's changes (a device catching up on a case it was
+  // added to after its cursor had passed the case's earlier changes).
+  std::optional<sync::CaseId> only_case;
 };
 
 SyncEndpoints::SyncEndpoints(sync::ServerStore& store, ChangeNotifier& notifier,
@@ -214,7 +217,7 @@ Response SyncEndpoints::push(const Request& request) {
 }
 
 void SyncEndpoints::pull(const Request& request, Router::Responder respond) {
-  auto parameters = parse_query(request.query, {"cursor", "limit", "wait"});
+  auto parameters = parse_query(request.query, {"cursor", "limit", "wait", "case"});
   if (!parameters.ok())
     return respond(error_response(400, parameters.error().code, parameters.error().message));
   auto limit = query_integer(*parameters, "limit", options_.default_pull_limit, 1, sync::kMaxPullLimit);
@@ -229,6 +232,13 @@ void SyncEndpoints::pull(const Request& request, Router::Responder respond) {
   const auto cursor = parameters->find("cursor");
   if (cursor != parameters->end()) parked->cursor = cursor->second;
   parked->limit = *limit;
+  if (const auto only_case = parameters->find("case"); only_case != parameters->end()) {
+    parked->only_case = sync::parse_id<sync::CaseId>(only_case->second);
+    if (!parked->only_case || sync::to_text(*parked->only_case) != only_case->second) {
+      return parked->respond(
+          error_response(400, "invalid_query", "case is not a lower-case RFC 4122 case id"));
+    }
+  }
   parked->deadline = SteadyClock::now() + std::chrono::seconds(*wait);
   attempt_pull(parked);
 }
@@ -237,9 +247,15 @@ void SyncEndpoints::attempt_pull(const std::shared_ptr<ParkedPull>& pull) {
   auto caller = authenticator_.authenticate(pull->request);
   if (!caller.ok()) return pull->respond(authenticator_.refusal_response(pull->request, caller.error()));
 
+  std::set<sync::CaseId> readable = caller->member_cases;
+  if (pull->only_case) {
+    if (!readable.contains(*pull->only_case)) {
+      return pull->respond(error_response(403, "case_not_member", "the caller is not a member of this case"));
+    }
+    readable = {*pull->only_case};
+  }
   const std::uint64_t generation = notifier_.generation();
-  auto page =
-      sync::handle_pull(store_, caller->member_cases, pull->cursor, pull->limit, clock_(), caller->device);
+  auto page = sync::handle_pull(store_, readable, pull->cursor, pull->limit, clock_(), caller->device);
   if (!page.ok()) {
     if (page.error().code == "invalid_cursor") {
       return pull->respond(error_response(400, page.error().code, page.error().message));
@@ -251,7 +267,7 @@ void SyncEndpoints::attempt_pull(const std::shared_ptr<ParkedPull>& pull) {
     pull->last_page = std::move(page).value();
     pulls_parked_.increment();
     pulls_waiting_.add(1);
-    notifier_.wait(caller->member_cases, generation, pull->deadline, [this, pull](WakeReason reason) {
+    notifier_.wait(readable, generation, pull->deadline, [this, pull](WakeReason reason) {
       pulls_waiting_.add(-1);
       if (reason != WakeReason::closing && wake_pool_.try_submit([this, pull] { attempt_pull(pull); })) {
         return;

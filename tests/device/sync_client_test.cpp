@@ -99,6 +99,30 @@ TEST_F(SyncClientTest, TwoDevicesWriteOfflineAndConvergeToIdenticalRecords) {
   EXPECT_TRUE(amina.status().value().last_sync_ms.has_value());
 }
 
+TEST_F(SyncClientTest, AUserAddedToACaseAfterTheirDevicePulledReceivesTheCasesEarlierChanges) {
+  FieldDevice amina = certified_device("amina-tablet", "amina");
+  FieldDevice bruno = certified_device("bruno-tablet", "bruno");
+  const std::int64_t now = wall_clock_ms();
+  auto case_id = amina.create_case(kCaseFields, now);
+  ASSERT_TRUE(case_id.ok());
+  auto note =
+      amina.write(*case_id, "notes", std::nullopt,
+                  {{"created_on", std::string("2026-11-27")}, {"body", std::string("before bruno")}}, now);
+  ASSERT_TRUE(note.ok());
+  sync(amina);
+  sync(bruno);  // not a member yet: his cursor moves past the case's two changes
+  EXPECT_FALSE(stored(bruno, case_record(*case_id)).has_value());
+
+  ASSERT_TRUE(administration_->add_case_member(*case_id, "bruno").ok());
+  const SyncReport caught_up = sync(bruno);
+  EXPECT_EQ(caught_up.pulled, 2u);
+  EXPECT_TRUE(stored(bruno, case_record(*case_id)).has_value());
+  EXPECT_EQ(stored(bruno, *note), stored(amina, *note));
+
+  // Caught up: the next sync does not start over again.
+  EXPECT_EQ(sync(bruno).pulled, 0u);
+}
+
 TEST_F(SyncClientTest, AConcurrentEditConflictsOnBothAndResolvingOnOneClearsBoth) {
   FieldDevice amina = certified_device("amina-tablet", "amina");
   FieldDevice bruno = certified_device("bruno-tablet", "bruno");
