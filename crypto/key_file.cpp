@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/file_descriptor.hpp"
 #include "crypto/aead.hpp"
 #include "crypto/internal/byte_codec.hpp"
 #include "crypto/random.hpp"
@@ -116,23 +117,6 @@ Result<SecretBytes> wrapping_key(std::string_view passphrase, ByteView salt,
                                  const ScryptParameters& parameters) {
   return scrypt(passphrase, salt, parameters, kAeadKeySize);
 }
-
-// Closes a file descriptor on scope exit.
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int fd) : fd_(fd) {}
-  ~FileDescriptor() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  int get() const { return fd_; }
-  // Closes now, reporting the error a deferred write may surface only here.
-  bool close() { return ::close(std::exchange(fd_, -1)) == 0; }
-
- private:
-  int fd_;
-};
 
 Error io_error(const std::string& what, const std::filesystem::path& path, int error_number) {
   return make_error("io_error", what + " " + path.string() + ": " + std::strerror(error_number));

@@ -13,6 +13,7 @@
 #include <system_error>
 #include <vector>
 
+#include "base/file_descriptor.hpp"
 #include "crypto/bytes.hpp"
 #include "crypto/random.hpp"
 #include "schema/database.hpp"
@@ -25,20 +26,6 @@ constexpr std::size_t kMaxUnlockStateSize = 128;
 constexpr std::size_t kStorageKeySize = 32;
 constexpr std::size_t kDuressMarkerSize = 32;
 constexpr std::size_t kThrownAwayPassphraseSize = 32;
-
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int fd) : fd_(fd) {}
-  ~FileDescriptor() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 Error io_error(const std::string& what, const std::filesystem::path& path, int error_number) {
   return make_error("io_error", what + " " + path.string() + ": " + std::strerror(error_number));

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "tests/support/scratch_directory.hpp"
+#include "tests/support/shell_command.hpp"
 
 namespace casefile {
 namespace {
@@ -19,10 +20,7 @@ namespace json = boost::json;
 
 constexpr const char* kPassphrase = "tamarind orbit seventeen lanterns";
 
-struct DeviceRun {
-  int exit_code = -1;
-  std::string out;
-};
+using DeviceRun = test_support::CommandRun;
 
 class CasefileDeviceCommandTest : public ::testing::Test {
  protected:
@@ -34,15 +32,7 @@ class CasefileDeviceCommandTest : public ::testing::Test {
     const std::string command = "CASEFILE_DEVICE_PASSPHRASE='" + passphrase + "' " + CASEFILE_DEVICE_BINARY +
                                 " --dir '" + directory().string() + "' " + arguments +
                                 " 2>/dev/null </dev/null";
-    DeviceRun run;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    if (pipe == nullptr) return run;
-    std::array<char, 4096> buffer{};
-    std::size_t n = 0;
-    while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) run.out.append(buffer.data(), n);
-    const int status = ::pclose(pipe);
-    run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return run;
+    return test_support::run_shell_command(command);
   }
 
   // stdout must be exactly one JSON object on one line.

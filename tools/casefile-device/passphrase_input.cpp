@@ -9,26 +9,12 @@
 #include <cstring>
 #include <string>
 
+#include "base/file_descriptor.hpp"
 #include "crypto/bytes.hpp"
 #include "crypto/constant_time.hpp"
 
 namespace casefile::device_tool {
 namespace {
-
-// A file descriptor closed on every path out.
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int descriptor) : descriptor_(descriptor) {}
-  ~FileDescriptor() {
-    if (descriptor_ >= 0) ::close(descriptor_);
-  }
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  int get() const { return descriptor_; }
-
- private:
-  int descriptor_;
-};
 
 // Reads up to the first newline (or the end) into a wiping buffer; a trailing
 // carriage return is dropped, so a file written on Windows works.

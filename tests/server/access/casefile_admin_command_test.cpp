@@ -13,16 +13,14 @@
 #include "server/instance.hpp"
 #include "sync/device_authentication.hpp"
 #include "tests/server/access/access_test_support.hpp"
+#include "tests/support/shell_command.hpp"
 
 namespace casefile::server {
 namespace {
 
 namespace json = boost::json;
 
-struct AdminRun {
-  int exit_code = -1;
-  std::string out;
-};
+using AdminRun = test_support::CommandRun;
 
 class CasefileAdminTest : public ::testing::Test {
  protected:
@@ -47,15 +45,7 @@ class CasefileAdminTest : public ::testing::Test {
   AdminRun admin(const std::string& arguments) {
     const std::string command = std::string(CASEFILE_ADMIN_BINARY) + " --instance '" + instance().string() +
                                 "' " + arguments + " 2>/dev/null";
-    AdminRun run;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    if (pipe == nullptr) return run;
-    std::array<char, 4096> buffer{};
-    std::size_t n = 0;
-    while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) run.out.append(buffer.data(), n);
-    const int status = ::pclose(pipe);
-    run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return run;
+    return test_support::run_shell_command(command);
   }
   std::string passphrase() { return " --passphrase-file '" + passphrase_file().string() + "'"; }
 
