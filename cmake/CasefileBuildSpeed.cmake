@@ -1,0 +1,25 @@
+# Build-speed choices for the sanitizer tree that `make test` builds from a
+# clean clone on two cores (docs/testing-e2e.md, "Build time", has the
+# measurements behind each one). None of them changes what a test checks: every
+# test still builds and runs under ASan and UBSan.
+
+# Debug information. With full -g, GCC spends about half of a translation
+# unit's time writing DWARF (and, at -O1, tracking variable locations), and the
+# Beast TUs' objects reach 80 MB, which every test executable links. -g1 keeps
+# what the sanitizers print: function names, files and lines in every stack
+# trace. CASEFILE_FULL_DEBUG_INFO=ON restores -g for a session in gdb; a Debug
+# build without the sanitizers keeps -g.
+option(CASEFILE_FULL_DEBUG_INFO "Full -g debug information in the sanitizer build" OFF)
+if(CASEFILE_SANITIZE AND NOT CASEFILE_FULL_DEBUG_INFO)
+  # After CMAKE_CXX_FLAGS_DEBUG's -g on the command line; GCC and Clang take the last level.
+  add_compile_options($<$<CONFIG:Debug>:-g1>)
+endif()
+
+# The linker. lld links casefiled in under half the CPU time of GNU ld (1.8 s
+# against 4.0 s, ASan Debug), and there are some thirty ASan executables; it
+# is Debian's lld package (tools/install-deps). Without it, GNU ld as before.
+include(CheckLinkerFlag)
+check_linker_flag(CXX -fuse-ld=lld CASEFILE_HAVE_LLD)
+if(CASEFILE_HAVE_LLD)
+  add_link_options(-fuse-ld=lld)
+endif()
