@@ -4,8 +4,8 @@
 # test still builds and runs under ASan and UBSan.
 
 # Debug information. At -O1 (casefile_sync, sync_property_tests) GCC spends
-# over 40% of a translation unit on DWARF and variable-location tracking (11.1 s
-# against 6.3 s of CPU for sync/device_authentication.cpp), and the objects
+# a third to two fifths of a translation unit on DWARF and variable-location
+# tracking (11.1 s against 6.3 s of CPU for sync/device_authentication.cpp), and the objects
 # every test executable links are smaller. -g1 keeps what the sanitizers print:
 # function names, files and lines in every stack trace. CASEFILE_FULL_DEBUG_INFO=ON
 # restores -g for a session in gdb; a Debug build without the sanitizers keeps -g.
