@@ -2,6 +2,7 @@
 
 #include <pwd.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -11,10 +12,18 @@
 #include <sstream>
 #include <thread>
 
+#include "crypto/bytes.hpp"
+#include "crypto/key_file.hpp"
+#include "crypto/tls_identity.hpp"
 #include "server/access/sqlcipher_control_store.hpp"
+#include "server/config.hpp"
 #include "server/instance.hpp"
 #include "server/sync_api/database_key_file.hpp"
 #include "server/sync_api/database_key_rotation.hpp"
+#include "server/sync_api/tls_pins_endpoint.hpp"
+#include "sync/tls_pin_statement.hpp"
+#include "tools/casefile-admin/access_commands.hpp"
+#include "tools/casefile-admin/terminal_qr.hpp"
 
 namespace casefile::admin {
 namespace {
@@ -162,6 +171,184 @@ int run_database_key_rotate(const Options& options) {
   return kExitOk;
 }
 
+// --- TLS pin rotation (docs/operations.md, "Rotating the TLS certificate") ---
+
+struct TlsFiles {
+  explicit TlsFiles(const server::InstanceLayout& layout)
+      : current_key(layout.tls_private_key()),
+        current_certificate(layout.tls_certificate()),
+        next_key(layout.tls_certificate().parent_path() / "next.key"),
+        next_certificate(layout.tls_certificate().parent_path() / "next.crt"),
+        statement(server::tls_pin_statement_path(layout.tls_certificate())) {}
+  std::filesystem::path current_key, current_certificate, next_key, next_certificate, statement;
+};
+
+Result<std::string> read_text(const std::filesystem::path& path, std::size_t limit) {
+  std::error_code error;
+  const auto size = std::filesystem::file_size(path, error);
+  if (error) return make_error("not_found", "no " + path.string());
+  if (size > limit) return make_error("corrupt_instance", "too large: " + path.string());
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (!in) return make_error("io_error", "cannot read " + path.string());
+  return text.str();
+}
+
+Result<crypto::Sha256Digest> certificate_pin(const std::filesystem::path& certificate) {
+  auto text = read_text(certificate, 64 * 1024);
+  if (!text.ok()) return std::move(text).error();
+  return crypto::spki_sha256_pin(*text);
+}
+
+// The statement now served, if any. Errors: "corrupt_instance".
+Result<std::optional<sync::TlsPinStatement>> current_statement(const TlsFiles& files) {
+  std::error_code error;
+  if (!std::filesystem::exists(files.statement, error)) return std::optional<sync::TlsPinStatement>{};
+  auto text = read_text(files.statement, sync::kMaxTlsPinStatementText + 2);
+  if (!text.ok()) return std::move(text).error();
+  while (!text->empty() && (text->back() == '\n' || text->back() == '\r')) text->pop_back();
+  auto statement = sync::tls_pin_statement_from_text(*text);
+  if (!statement.ok()) return make_error("corrupt_instance", statement.error().message);
+  return std::optional<sync::TlsPinStatement>{std::move(statement).value()};
+}
+
+// Writes a public file atomically (crypto::write_key_file), then opens its mode to 0644.
+Status write_public_file(const std::filesystem::path& path, std::string_view text) {
+  CASEFILE_RETURN_IF_ERROR(crypto::write_key_file(path, crypto::as_bytes(text)));
+  if (::chmod(path.c_str(), 0644) != 0) return make_error("io_error", "cannot chmod " + path.string());
+  return ok_status();
+}
+
+// Signs {current, next} with the next sequence number and stores it where
+// casefiled serves it.
+Result<sync::TlsPinStatement> issue_statement(const Options& options, const TlsFiles& files,
+                                              const crypto::Sha256Digest& current,
+                                              std::optional<crypto::Sha256Digest> next) {
+  auto authority = load_authority(options);
+  if (!authority.ok()) return std::move(authority).error();
+  auto previous = current_statement(files);
+  if (!previous.ok()) return std::move(previous).error();
+  sync::TlsPinStatement statement;
+  statement.sequence = *previous ? (*previous)->sequence + 1 : 1;
+  statement.issued_at_ms = now_ms();
+  statement.current_pin = current;
+  statement.next_pin = next;
+  auto signed_statement = sync::sign_tls_pin_statement(statement, *authority);
+  if (!signed_statement.ok()) return std::move(signed_statement).error();
+  CASEFILE_RETURN_IF_ERROR(
+      write_public_file(files.statement, sync::tls_pin_statement_to_text(*signed_statement) + "\n"));
+  return signed_statement;
+}
+
+json::object statement_json(const sync::TlsPinStatement& statement) {
+  json::object object{{"ok", true},
+                      {"sequence", statement.sequence},
+                      {"current_pin", crypto::to_hex(statement.current_pin)},
+                      {"statement", sync::tls_pin_statement_to_text(statement)}};
+  object["next_pin"] =
+      statement.next_pin ? json::value(crypto::to_hex(*statement.next_pin)) : json::value(nullptr);
+  return object;
+}
+
+int run_tls_prepare(const Options& options) {
+  const server::InstanceLayout layout(options.instance);
+  const TlsFiles files(layout);
+  auto config = server::load_config(layout.config());
+  if (!config.ok()) return report_error(options, config.error());
+  std::error_code error;
+  if (std::filesystem::exists(files.next_key, error)) {
+    return report_error(options, make_error("tls_next_exists",
+                                            "a next certificate is already prepared: run tls rotate first"));
+  }
+  auto current = certificate_pin(files.current_certificate);
+  if (!current.ok()) return report_error(options, current.error());
+  // Authority first: a wrong passphrase changes nothing.
+  auto authority = load_authority(options);
+  if (!authority.ok()) return report_error(options, authority.error());
+  crypto::SelfSignedRequest request;
+  request.common_name = "casefiled";
+  request.dns_names = {"localhost"};
+  request.ip_addresses = {config->listen_address};
+  auto identity = crypto::generate_self_signed_identity(request);
+  if (!identity.ok()) return report_error(options, identity.error());
+  Status written = crypto::write_key_file(files.next_key, identity->private_key_pem.view());
+  if (written.ok()) written = write_public_file(files.next_certificate, identity->certificate_pem);
+  if (!written.ok()) return report_error(options, written.error());
+  auto next = crypto::spki_sha256_pin(identity->certificate_pem);
+  if (!next.ok()) return report_error(options, next.error());
+  auto statement = issue_statement(options, files, *current, *next);
+  if (!statement.ok()) return report_error(options, statement.error());
+  if (options.json) {
+    std::cout << json::serialize(statement_json(*statement)) << "\n";
+  } else {
+    std::cout << "next TLS certificate prepared in tls/next.crt; devices learn its pin at their next sync\n"
+              << "current pin: " << crypto::to_hex(*current) << "\nnext pin:    " << crypto::to_hex(*next)
+              << "\nstatement sequence " << statement->sequence
+              << "; run `casefile-admin tls rotate` once devices have synced\n";
+  }
+  return kExitOk;
+}
+
+int run_tls_rotate(const Options& options) {
+  const server::InstanceLayout layout(options.instance);
+  const TlsFiles files(layout);
+  std::error_code error;
+  if (!std::filesystem::exists(files.next_certificate, error)) {
+    return report_error(options,
+                        make_error("tls_next_missing", "no prepared certificate: run tls prepare first"));
+  }
+  auto next = certificate_pin(files.next_certificate);
+  if (!next.ok()) return report_error(options, next.error());
+  auto authority = load_authority(options);
+  if (!authority.ok()) return report_error(options, authority.error());
+  // The key first, then the certificate. A crash between the two leaves
+  // next.crt only; running rotate again finishes (casefiled keeps serving
+  // the pair it loaded, since a mismatched pair is refused on reload).
+  if (std::filesystem::exists(files.next_key, error) &&
+      ::rename(files.next_key.c_str(), files.current_key.c_str()) != 0) {
+    return report_error(options, make_error("io_error", "cannot rename tls/next.key"));
+  }
+  if (::rename(files.next_certificate.c_str(), files.current_certificate.c_str()) != 0) {
+    return report_error(options, make_error("io_error", "cannot rename tls/next.crt"));
+  }
+  auto statement = issue_statement(options, files, *next, std::nullopt);
+  if (!statement.ok()) return report_error(options, statement.error());
+  const std::optional<pid_t> casefiled = running_casefiled(layout.root);
+  if (casefiled && ::kill(*casefiled, SIGHUP) != 0) {
+    return report_error(options, make_error("io_error", "cannot signal casefiled to reload"));
+  }
+  if (options.json) {
+    json::object object = statement_json(*statement);
+    object["reloaded"] = casefiled.has_value();
+    std::cout << json::serialize(object) << "\n";
+  } else {
+    std::cout << "TLS certificate rotated; pin " << crypto::to_hex(*next) << "\n"
+              << (casefiled ? "casefiled reloads it now (SIGHUP)\n"
+                            : "casefiled is not running: it uses it at start\n");
+  }
+  return kExitOk;
+}
+
+int run_tls_repin_code(const Options& options) {
+  const TlsFiles files{server::InstanceLayout(options.instance)};
+  auto statement = current_statement(files);
+  if (!statement.ok()) return report_error(options, statement.error());
+  if (!*statement) {
+    return report_error(options, make_error("not_found", "no TLS pin statement: run tls prepare first"));
+  }
+  const std::string text = sync::tls_pin_statement_to_text(**statement);
+  if (options.json) {
+    std::cout << json::serialize(statement_json(**statement)) << "\n";
+    return kExitOk;
+  }
+  auto qr = render_terminal_qr(text);
+  if (!qr.ok()) return report_error(options, qr.error());
+  std::cout << *qr << "\nTLS pin statement (sequence " << (*statement)->sequence
+            << "); on the device: casefile-device repin --statement " << text << "\n";
+  return kExitOk;
+}
+
 }  // namespace
 
 bool is_secrets_command(const std::string& command) { return command == "database-key" || command == "tls"; }
@@ -170,6 +357,9 @@ int run_secrets_command(const Options& options) {
   const auto& words = options.words;
   if (words.size() == 2 && words[0] == "database-key" && words[1] == "rotate")
     return run_database_key_rotate(options);
+  if (words.size() == 2 && words[0] == "tls" && words[1] == "prepare") return run_tls_prepare(options);
+  if (words.size() == 2 && words[0] == "tls" && words[1] == "rotate") return run_tls_rotate(options);
+  if (words.size() == 2 && words[0] == "tls" && words[1] == "repin-code") return run_tls_repin_code(options);
   return usage_error("unknown command " + words[0] + (words.size() > 1 ? " " + words[1] : std::string()));
 }
 
