@@ -203,7 +203,7 @@ TEST_F(SecretsTest, DevicePassphraseChangeAndStorageKeyRotationKeepEveryRecordAn
   const std::string shared = shared_case(alice, {"bob"});
   std::multiset<std::string> written = add_notes(alice, shared, 20);
   alice.ok({"sync"});
-  const std::string old_passphrase = "passphrase of alice";
+  const std::string old_passphrase = "passphrase of " + alice.name();
   const std::string new_passphrase = "a new passphrase for alice";
 
   const CommandResult changed = device_with(alice, old_passphrase, {"passphrase", "change"}, new_passphrase);
