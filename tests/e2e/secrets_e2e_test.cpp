@@ -69,7 +69,7 @@ TEST_F(SecretsTest, DatabaseKeyRotatesWhileADevicePushesAndNoWriteIsLost) {
   E2eDevice& bob = *devices[1];
   const std::string shared = shared_case(alice, {"bob"});
   // Small batches: the sync below is many pushes, each acknowledged on its own.
-  std::multiset<std::string> written = add_notes(alice, shared, 400);
+  std::multiset<std::string> written = add_notes(alice, shared, 200);
   std::vector<crypto::SecretBytes> previous_keys;
 
   auto sync = alice.start({"sync", "--batch", "5"});
@@ -85,7 +85,7 @@ TEST_F(SecretsTest, DatabaseKeyRotatesWhileADevicePushesAndNoWriteIsLost) {
   // The device saw no error: its pushes waited during each rekey, none failed.
   ASSERT_EQ(pushed.exit_code, 0) << pushed.describe();
   ASSERT_GE(overlapping, 1) << "no rotation ran entirely inside the sync; nothing was proved";
-  std::cout << overlapping << " rotations during one sync of 400 notes" << std::endl;
+  std::cout << overlapping << " rotations during one sync of 200 notes" << std::endl;
 
   // More writes after the rotations, then every acknowledged note exactly once.
   const auto more = add_notes(alice, shared, 10);
