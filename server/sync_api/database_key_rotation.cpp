@@ -78,7 +78,8 @@ Status record_rotation_failure(const std::filesystem::path& key_file, const Erro
 }
 
 Status finish_database_key_rotation(const std::filesystem::path& key_file,
-                                    const std::vector<RotatingDatabase>& databases) {
+                                    const std::vector<RotatingDatabase>& databases,
+                                    const std::function<void()>& on_promoted) {
   std::error_code exists_error;
   if (!std::filesystem::exists(next_database_key_path(key_file), exists_error)) {
     return make_error("no_rotation",
@@ -107,6 +108,7 @@ Status finish_database_key_rotation(const std::filesystem::path& key_file,
     CASEFILE_RETURN_IF_ERROR(write_status(key_file, status));
   }
   Status promoted = promote_next_database_key(key_file);
+  if (promoted.ok() && on_promoted) on_promoted();
   status.state = promoted.ok() ? "done" : "failed";
   if (!promoted.ok()) status.error = promoted.error();
   CASEFILE_RETURN_IF_ERROR(write_status(key_file, status));

@@ -47,10 +47,13 @@ std::filesystem::path rotation_status_path(const std::filesystem::path& key_file
 // Steps 2 and 3 above, with the status file written after each step.
 // REQUIRES: database.key.next exists (step 1). Returns the first database
 // error (the status file says "failed" and names it); the rotation can then
-// be run again, and resumes. Errors: "no_rotation" (no database.key.next),
-// the key files' errors, the databases' errors.
+// be run again, and resumes. `on_promoted` runs after step 3, before the
+// status says "done" (casefiled audits there, so that a waiting admin sees
+// the entry). Errors: "no_rotation" (no database.key.next), the key files'
+// errors, the databases' errors.
 Status finish_database_key_rotation(const std::filesystem::path& key_file,
-                                    const std::vector<RotatingDatabase>& databases);
+                                    const std::vector<RotatingDatabase>& databases,
+                                    const std::function<void()>& on_promoted = {});
 
 // Writes a "failed" status without touching any database (the caller could
 // not start the rotation).

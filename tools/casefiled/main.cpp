@@ -196,8 +196,9 @@ int serve(const std::vector<std::string>& arguments) {
   auto stores = open_stores(*config);
   if (!stores.ok()) return startup_failed(logger, stores.error());
   if (*finished) {
-    (void)stores->control->append_audit(
+    Status audited = stores->control->append_audit(
         AuditEvent{now_ms(), "casefiled", "database_key_rotated", "", {{"finished_at_start", true}}});
+    if (!audited.ok()) return startup_failed(logger, audited.error());
   }
 
   MetricsRegistry metrics;
@@ -270,7 +271,15 @@ int serve(const std::vector<std::string>& arguments) {
            return store.rekey(next);
          }});
     const std::lock_guard lock(database_key_mutex);
-    Status rotated = finish_database_key_rotation(config->database_key_file, databases);
+    Status rotated = finish_database_key_rotation(config->database_key_file, databases, [&] {
+      auto key = read_database_key_file(config->database_key_file);
+      if (key.ok()) stores->database_key = std::move(key).value();
+      Status audited = stores->control->append_audit(
+          AuditEvent{now_ms(), "casefiled", "database_key_rotated", "", {{"databases", databases.size()}}});
+      if (!audited.ok()) {
+        logger.error("audit_failed", {{"code", audited.error().code}, {"event", "database_key_rotated"}});
+      }
+    });
     if (!rotated.ok()) {
       if (rotated.error().code == "no_rotation")
         (void)record_rotation_failure(config->database_key_file, rotated.error());
@@ -278,10 +287,6 @@ int serve(const std::vector<std::string>& arguments) {
                    {{"code", rotated.error().code}, {"message", rotated.error().message}});
       return;
     }
-    auto key = read_database_key_file(config->database_key_file);
-    if (key.ok()) stores->database_key = std::move(key).value();
-    (void)stores->control->append_audit(
-        AuditEvent{now_ms(), "casefiled", "database_key_rotated", "", {{"databases", databases.size()}}});
     logger.info("database_key_rotated", {});
   };
   const UserSignalListener rotation_listener(rotate);
