@@ -82,11 +82,11 @@ Status install_tls_pin_statement(FieldDevice& device, const sync::TlsPinStatemen
   return ok_status();
 }
 
-Status refresh_tls_pins(FieldDevice& device, HttpsClient& client) {
+Status refresh_tls_pins(FieldDevice& device, HttpsClient& client, const TlsPinsSend& send) {
   auto accepted = accepted_tls_pins(device);
   if (!accepted.ok()) return std::move(accepted).error();
   CASEFILE_RETURN_IF_ERROR(client.set_pins(accepted->pin, accepted->next));
-  auto response = client.send(HttpsRequest{"GET", "/v1/tls-pins", {}, {}, {}});
+  auto response = send(HttpsRequest{"GET", "/v1/tls-pins", {}, {}, {}});
   if (!response.ok()) return std::move(response).error();
   // The server presented the announced key: it has rotated, and that key,
   // vouched for by the authority, is the pin from now on.

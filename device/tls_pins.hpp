@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string_view>
 
@@ -41,10 +42,14 @@ Result<AcceptedTlsPins> accepted_tls_pins(FieldDevice& device);
 // "tls_pins_stale", "store_unavailable".
 Status install_tls_pin_statement(FieldDevice& device, const sync::TlsPinStatement& statement);
 
-// The pin refresh step of a sync round (steps 1 to 3 above). A 404 (no
-// statement issued) or a statement older than the accepted one changes
-// nothing. Errors: the transport's (https_client.hpp), install's
-// verification codes, "bad_response".
-Status refresh_tls_pins(FieldDevice& device, HttpsClient& client);
+// Sends one request through `client` (the sync client's retrying send).
+using TlsPinsSend = std::function<Result<HttpsResponse>(const HttpsRequest&)>;
+
+// The pin refresh step of a sync round (steps 1 to 3 above); the statement
+// is fetched with `send`, so transport failures are retried like any other
+// request. A 404 (no statement issued) or a statement older than the
+// accepted one changes nothing. Errors: the transport's (https_client.hpp),
+// install's verification codes, "bad_response".
+Status refresh_tls_pins(FieldDevice& device, HttpsClient& client, const TlsPinsSend& send);
 
 }  // namespace casefile::device
