@@ -144,6 +144,11 @@ Status DeviceProfileStore::save_enrolment(const ServerEndpoint& server,
                         });
 }
 
+Status DeviceProfileStore::save_server_pin(const crypto::Sha256Digest& pin) {
+  return update_profile(*database_, "UPDATE device_profile SET server_pin = ? WHERE singleton = 1",
+                        [&](schema::Statement& update) { update.bind_blob(1, array_bytes(pin)); });
+}
+
 Status DeviceProfileStore::save_certificate(const sync::DeviceCertificate& certificate,
                                             const crypto::Ed25519PublicKey& authority_key) {
   const crypto::Bytes encoded = sync::encode_certificate(certificate);

@@ -62,6 +62,9 @@ class DeviceProfileStore {
   Status save_certificate(const sync::DeviceCertificate& certificate,
                           const crypto::Ed25519PublicKey& authority_key);
 
+  // Replaces the pinned server key (device/tls_pins.hpp).
+  Status save_server_pin(const crypto::Sha256Digest& pin);
+
   Status save_session(const SessionToken& session);
   Result<std::optional<SessionToken>> load_session();
   Status save_last_sync(std::int64_t completed_at_ms);

@@ -392,6 +392,14 @@ Status FieldDevice::begin_enrolment(const ServerEndpoint& server,
   return ok_status();
 }
 
+Status FieldDevice::set_server_pin(const crypto::Sha256Digest& pin) {
+  if (!state_->store) return wiped();
+  if (!state_->profile.server) return make_error("not_enrolled", "the device has no server to pin");
+  CASEFILE_RETURN_IF_ERROR(state_->profile_store->save_server_pin(pin));
+  state_->profile.server->pin = pin;
+  return ok_status();
+}
+
 Status FieldDevice::record_certificate(const sync::DeviceCertificate& certificate,
                                        const crypto::Ed25519PublicKey& authority_key, std::int64_t now_ms) {
   if (!state_->store) return wiped();

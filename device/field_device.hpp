@@ -128,6 +128,9 @@ class FieldDevice {
   // "certificate_wrong_authority", "certificate_not_mine", "certificate_expired".
   Status record_certificate(const sync::DeviceCertificate& certificate,
                             const crypto::Ed25519PublicKey& authority_key, std::int64_t now_ms);
+  // Replaces the pinned server key: from a verified TLS pin statement, or
+  // after connecting under its announced next pin (device/tls_pins.hpp).
+  Status set_server_pin(const crypto::Sha256Digest& pin);
   // The signing key of a certified author, from the certificate cache.
   std::optional<crypto::Ed25519PublicKey> author_key(const sync::DeviceId& author);
   // Verifies (against the authority key) and caches another device's
@@ -154,7 +157,8 @@ class FieldDevice {
   // Sets status=finalized and finalized_at=now on an interview or consent.
   Status finalize(const sync::RecordKey& record, std::int64_t now_ms);
   // A new `amendments` record pointing at a finalized interview or consent.
-  Result<sync::RecordKey> amend(const sync::RecordKey& target, const PlainFields& fields, std::int64_t now_ms);
+  Result<sync::RecordKey> amend(const sync::RecordKey& target, const PlainFields& fields,
+                                std::int64_t now_ms);
   // Resolves a field in conflict: one write superseding every sibling.
   Status resolve(const sync::RecordKey& record, std::string_view field, const PlainValue& value,
                  std::int64_t now_ms);

@@ -14,6 +14,7 @@
 #include <boost/beast/ssl.hpp>
 #include <cctype>
 
+#include "crypto/constant_time.hpp"
 #include "crypto/tls_context.hpp"
 
 namespace casefile::device {
@@ -89,9 +90,21 @@ struct HttpsClient::Connection {
     return *result;
   }
 
+  // Opens under the pinned key, or under the announced next key when the
+  // server presents that one (docs/device-sync.md, "TLS pins").
   Status open() {
+    under_next_pin = false;
+    Status opened = open_with(tls);
+    if (!opened.ok() && opened.error().code == "pin_mismatch" && next_tls) {
+      opened = open_with(*next_tls);
+      if (opened.ok()) under_next_pin = true;
+    }
+    return opened;
+  }
+
+  Status open_with(net::ssl::context& context) {
     close();
-    stream.emplace(io, tls);
+    stream.emplace(io, context);
     tcp::resolver::results_type endpoints;
     auto resolved = run(
         [&](auto handler) {
@@ -139,7 +152,9 @@ struct HttpsClient::Connection {
       const long verdict = SSL_get_verify_result(stream->native_handle());
       close();
       if (verdict == X509_V_ERR_CERT_REJECTED) {
-        return make_error("pin_mismatch", "the server's key is not the one pinned at enrolment");
+        return make_error("pin_mismatch",
+                          "the server's TLS key is not the pinned one (if its certificate was rotated, "
+                          "re-pin: casefile-admin tls repin-code, then casefile-device repin)");
       }
       if (is_timeout(shaken)) return make_error("timeout", "the TLS handshake timed out");
       return make_error("tls_failed", "TLS handshake failed: " + shaken.message());
@@ -213,7 +228,10 @@ struct HttpsClient::Connection {
   ServerEndpoint server;
   HttpsClientOptions options;
   net::io_context io;
-  net::ssl::context tls;
+  net::ssl::context tls;                      // trusts server.pin
+  std::optional<net::ssl::context> next_tls;  // trusts next_pin
+  std::optional<crypto::Sha256Digest> next_pin;
+  bool under_next_pin = false;  // the open connection is under next_pin
   tcp::resolver resolver{io};
   std::optional<Stream> stream;
   beast::flat_buffer buffer;
@@ -232,6 +250,47 @@ Result<HttpsClient> HttpsClient::create(const ServerEndpoint& server, const Http
   auto handle = crypto::make_pinned_client_tls_context(server.pin);
   if (!handle.ok()) return make_error("tls_failed", handle.error().message);
   return HttpsClient(std::make_unique<Connection>(server, options, net::ssl::context(handle->release())));
+}
+
+namespace {
+
+Result<net::ssl::context> pinned_context(const crypto::Sha256Digest& pin) {
+  auto handle = crypto::make_pinned_client_tls_context(pin);
+  if (!handle.ok()) return make_error("tls_failed", handle.error().message);
+  return net::ssl::context(handle->release());
+}
+
+}  // namespace
+
+Status HttpsClient::set_pins(const crypto::Sha256Digest& pin,
+                             const std::optional<crypto::Sha256Digest>& next_pin) {
+  Connection& connection = *connection_;
+  const bool same_pin = crypto::constant_time_equal(pin, connection.server.pin);
+  const bool same_next = next_pin.has_value() == connection.next_pin.has_value() &&
+                         (!next_pin || crypto::constant_time_equal(*next_pin, *connection.next_pin));
+  if (same_pin && same_next) return ok_status();
+  std::optional<net::ssl::context> next_context;
+  if (next_pin) {
+    auto made = pinned_context(*next_pin);
+    if (!made.ok()) return std::move(made).error();
+    next_context.emplace(std::move(made).value());
+  }
+  if (!same_pin) {
+    auto made = pinned_context(pin);
+    if (!made.ok()) return std::move(made).error();
+    // An open connection under the old pin is dropped: every later one is checked against the new.
+    connection.close();
+    connection.tls = std::move(made).value();
+    connection.server.pin = pin;
+  }
+  connection.next_tls = std::move(next_context);
+  connection.next_pin = next_pin;
+  if (!same_pin) connection.under_next_pin = false;
+  return ok_status();
+}
+
+bool HttpsClient::connected_under_next_pin() const {
+  return connection_->stream.has_value() && connection_->under_next_pin;
 }
 
 HttpsClient::HttpsClient(std::unique_ptr<Connection> connection) : connection_(std::move(connection)) {}

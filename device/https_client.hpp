@@ -3,7 +3,8 @@
 // One keep-alive connection to one server, opened on first use and again
 // whenever it drops. TLS trusts exactly the server key pinned at enrolment
 // (crypto::make_pinned_client_tls_context), checked on every connection; a
-// mismatch is "pin_mismatch" and nothing is sent. Every step (resolve and
+// mismatch is "pin_mismatch" and nothing is sent. The next key announced in
+// an authority-signed pin statement is accepted too (set_pins). Every step (resolve and
 // connect, handshake, write, read) has its own timeout; a long-poll request
 // adds its server-side wait to the read timeout.
 //
@@ -78,6 +79,15 @@ class HttpsClient {
   bool connected() const;
   // TLS handshakes completed so far (each is a pin check).
   std::uint64_t connections_opened() const;
+
+  // The keys accepted from now on: `pin`, and `next_pin` (announced in a
+  // verified TLS pin statement, device/tls_pins.hpp) when the server
+  // presents that one instead. A changed `pin` drops the open connection.
+  // Errors: "tls_failed".
+  Status set_pins(const crypto::Sha256Digest& pin, const std::optional<crypto::Sha256Digest>& next_pin);
+  // True while the open connection was made under the next pin: the server
+  // has moved to its announced key.
+  bool connected_under_next_pin() const;
 
  private:
   struct Connection;

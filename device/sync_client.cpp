@@ -10,6 +10,7 @@
 
 #include "crypto/random.hpp"
 #include "device/internal/server_reply.hpp"
+#include "device/tls_pins.hpp"
 #include "sync/change_json.hpp"
 #include "sync/device_authentication.hpp"
 #include "sync/device_certificate.hpp"
@@ -472,6 +473,8 @@ struct SyncClient::State {
   Status round(SyncReport& report, const SyncProgressCallback& progress, bool push_first,
                std::chrono::seconds wait) {
     CASEFILE_RETURN_IF_ERROR(report_progress(progress, SyncProgress{SyncPhase::signing_in, 0, std::nullopt}));
+    CASEFILE_RETURN_IF_ERROR(refresh_tls_pins(
+        *device, client, [this](const HttpsRequest& request) { return call(request, false); }));
     auto signed_in = bearer_token();
     if (!signed_in.ok()) return std::move(signed_in).error();
     bool push_now = push_first;

@@ -85,12 +85,28 @@ CREATE TABLE case_keys (
 );
 )sql";
 
+// Version 4: the accepted TLS pin statement (device/tls_pins.hpp): its
+// sequence (a lower one is refused), its text, and the announced next pin
+// the HTTPS client also accepts. The pin itself stays in device_profile.
+constexpr const char* kVersion4 = R"sql(
+CREATE TABLE tls_pins (
+  singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+  sequence INTEGER NOT NULL CHECK (sequence >= 0),
+  statement TEXT NOT NULL,
+  next_pin BLOB CHECK (next_pin IS NULL OR length(next_pin) = 32)
+);
+)sql";
+
 }  // namespace
 
 std::span<const schema::Migration> replica_migrations() {
   static const std::vector<schema::Migration> migrations = {
       {1, "create replica_meta, records, outbox and quarantine", kVersion1, nullptr},
       {2, "create device_profile, certificate_cache and case_keys", kVersion2, nullptr},
+      // Version 3 is dev-keys-device's (case keyring heads); this branch holds
+      // its place so that 4 runs here. A merge takes theirs.
+      {3, "reserved for case keyring heads", "SELECT 1;", nullptr},
+      {4, "create tls_pins", kVersion4, nullptr},
   };
   return migrations;
 }

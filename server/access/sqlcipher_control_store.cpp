@@ -21,7 +21,6 @@ constexpr std::size_t kMaxAuditDetails = 64 * 1024;
   if (!name##_result.ok()) return std::move(name##_result).error(); \
   auto name = std::move(*name##_result)
 
-
 Result<DeviceState> parse_state(std::string_view text) {
   if (text == "pending") return DeviceState::pending;
   if (text == "certified") return DeviceState::certified;
@@ -595,6 +594,11 @@ Result<AuditChainReport> SqlCipherControlStore::verify_audit_chain() {
     report.entries = expected;
   }
   return report;
+}
+
+Status SqlCipherControlStore::rekey(const crypto::SecretBytes& new_key) {
+  const std::lock_guard lock(mutex_);
+  return database_.rekey(new_key);
 }
 
 }  // namespace casefile::server

@@ -73,6 +73,12 @@ class SqlCipherControlStore final : public ControlStore {
   Result<std::vector<AuditEntry>> query_audit(const AuditQuery& query) override;
   Result<AuditChainReport> verify_audit_chain() override;
 
+  // Re-encrypts the file under `new_key` (schema::Database::rekey) on the
+  // store's one connection; calls wait on the store's mutex meanwhile, and
+  // the connection carries on under the new key. REQUIRES: no other
+  // connection to the file is open (casefile-admin's included).
+  [[nodiscard]] Status rekey(const crypto::SecretBytes& new_key);
+
  private:
   explicit SqlCipherControlStore(schema::Database database) : database_(std::move(database)) {}
 

@@ -8,6 +8,7 @@
 #include "server/store/internal/group_commit_writer.hpp"
 #include "server/store/internal/push_commit_rows.hpp"
 #include "server/store/internal/reader_pool.hpp"
+#include "server/store/internal/store_gate.hpp"
 #include "server/store/server_schema_migrations.hpp"
 #include "sync/change_encoding.hpp"
 #include "sync/record_state.hpp"
@@ -97,33 +98,77 @@ Result<sync::RecordState> created_state(schema::Database& database, const sync::
   return state;
 }
 
+Error closed_store() {
+  return make_error("store_unavailable", "the store could not reopen after a database-key rekey");
+}
+
 }  // namespace
 
 Result<std::unique_ptr<SqlcipherServerStore>> SqlcipherServerStore::open(
     const std::filesystem::path& path, const crypto::SecretBytes& database_key,
     const SqlcipherServerStoreOptions& options) {
-  schema::DatabaseOptions database_options;  // synchronous=FULL, WAL
-  database_options.busy_timeout = options.busy_timeout;
-  auto writer = schema::Database::open(path, database_key, database_options);
-  if (!writer.ok()) return std::move(writer).error();
-  CASEFILE_RETURN_IF_ERROR(schema::migrate(*writer, server_schema_migrations()));
-  auto readers = internal::ReaderPool::open(
-      path, database_key, std::max<std::size_t>(options.reader_connections, 1), database_options);
-  if (!readers.ok()) return std::move(readers).error();
-  auto group_writer = std::make_unique<internal::GroupCommitWriter>(
-      std::move(writer).value(), std::max<std::size_t>(options.max_group_commits, 1));
-  return std::unique_ptr<SqlcipherServerStore>(
-      new SqlcipherServerStore(std::move(group_writer), std::move(readers).value()));
+  std::unique_ptr<SqlcipherServerStore> store(new SqlcipherServerStore(path, options));
+  CASEFILE_RETURN_IF_ERROR(store->open_connections(database_key));
+  return store;
 }
 
-SqlcipherServerStore::SqlcipherServerStore(std::unique_ptr<internal::GroupCommitWriter> writer,
-                                           std::unique_ptr<internal::ReaderPool> readers)
-    : writer_(std::move(writer)), readers_(std::move(readers)) {}
+SqlcipherServerStore::SqlcipherServerStore(std::filesystem::path path, SqlcipherServerStoreOptions options)
+    : path_(std::move(path)), options_(options), gate_(std::make_unique<internal::StoreGate>()) {}
+
+Status SqlcipherServerStore::open_connections(const crypto::SecretBytes& key) {
+  schema::DatabaseOptions database_options;  // synchronous=FULL, WAL
+  database_options.busy_timeout = options_.busy_timeout;
+  auto writer = schema::Database::open(path_, key, database_options);
+  if (!writer.ok()) return std::move(writer).error();
+  CASEFILE_RETURN_IF_ERROR(schema::migrate(*writer, server_schema_migrations()));
+  auto readers = internal::ReaderPool::open(path_, key, std::max<std::size_t>(options_.reader_connections, 1),
+                                            database_options);
+  if (!readers.ok()) return std::move(readers).error();
+  readers_ = std::move(readers).value();
+  writer_ = std::make_unique<internal::GroupCommitWriter>(
+      std::move(writer).value(), std::max<std::size_t>(options_.max_group_commits, 1));
+  return ok_status();
+}
 
 // The writer goes first: it answers queued commits before anything closes.
 SqlcipherServerStore::~SqlcipherServerStore() { writer_.reset(); }
 
+Status SqlcipherServerStore::rekey(const crypto::SecretBytes& current_key,
+                                   const crypto::SecretBytes& new_key) {
+  gate_->pause();
+  // No call is inside: the writer's queue is empty and every reader is idle.
+  if (writer_ != nullptr) {
+    earlier_counters_.groups += writer_->groups_committed();
+    earlier_counters_.commits += writer_->commits_answered();
+  }
+  writer_.reset();
+  readers_.reset();
+  Status rekeyed = [&]() -> Status {
+    schema::DatabaseOptions database_options;
+    database_options.busy_timeout = options_.busy_timeout;
+    auto database = schema::Database::open(path_, current_key, database_options);
+    if (!database.ok()) return std::move(database).error();
+    return database->rekey(new_key);
+  }();
+  Status reopened = open_connections(rekeyed.ok() ? new_key : current_key);
+  // A failed rekey may still have committed (docs/storage.md), or an earlier
+  // one did: the file is under the new key, and the rotation has succeeded.
+  if (!reopened.ok() && !rekeyed.ok()) {
+    reopened = open_connections(new_key);
+    if (reopened.ok()) rekeyed = ok_status();
+  }
+  if (!reopened.ok()) {
+    writer_.reset();
+    readers_.reset();
+  }
+  gate_->resume();
+  if (!reopened.ok()) return closed_store();
+  return rekeyed;
+}
+
 Result<std::optional<sync::AcceptedChange>> SqlcipherServerStore::find_change(const sync::ChangeId& id) {
+  const internal::StoreGate::Pass pass(*gate_);
+  if (readers_ == nullptr) return closed_store();
   return with_reader(
       *readers_, [&](schema::Database& database) -> Result<std::optional<sync::AcceptedChange>> {
         auto query = database.prepare(
@@ -141,6 +186,8 @@ Result<std::optional<sync::AcceptedChange>> SqlcipherServerStore::find_change(co
 }
 
 Result<std::optional<sync::StoredRecord>> SqlcipherServerStore::load_record(const sync::RecordKey& key) {
+  const internal::StoreGate::Pass pass(*gate_);
+  if (readers_ == nullptr) return closed_store();
   return with_reader(*readers_, [&](schema::Database& database) -> Result<std::optional<sync::StoredRecord>> {
     auto query = database.prepare(
         "SELECT version, state, created_by FROM records WHERE case_id = ? AND collection = ? AND record_id = "
@@ -168,6 +215,8 @@ Result<std::optional<sync::StoredRecord>> SqlcipherServerStore::load_record(cons
 
 Result<std::vector<sync::BatchHeader>> SqlcipherServerStore::load_batches(
     const std::vector<std::pair<sync::DeviceId, sync::BatchId>>& ids) {
+  const internal::StoreGate::Pass pass(*gate_);
+  if (readers_ == nullptr) return closed_store();
   return with_reader(*readers_, [&](schema::Database& database) -> Result<std::vector<sync::BatchHeader>> {
     std::vector<sync::BatchHeader> headers;
     headers.reserve(ids.size());
@@ -198,12 +247,16 @@ Result<std::vector<std::uint64_t>> SqlcipherServerStore::commit_push(const sync:
   if (commit.accepted.empty() && commit.records.empty()) return std::vector<std::uint64_t>{};
   auto rows = internal::encode_push_commit(commit);  // on the caller's thread, not the writer's
   if (!rows.ok()) return std::move(rows).error();
+  const internal::StoreGate::Pass pass(*gate_);
+  if (writer_ == nullptr) return closed_store();
   return writer_->commit(*rows);
 }
 
 Result<sync::LogSlice> SqlcipherServerStore::read_log(std::uint64_t after_sequence,
                                                       const std::set<sync::CaseId>& readable_cases,
                                                       std::size_t limit) {
+  const internal::StoreGate::Pass pass(*gate_);
+  if (readers_ == nullptr) return closed_store();
   return with_reader(*readers_, [&](schema::Database& database) -> Result<sync::LogSlice> {
     auto snapshot = internal::ReadSnapshot::begin(database);
     if (!snapshot.ok()) return std::move(snapshot).error();
@@ -240,11 +293,20 @@ Result<sync::LogSlice> SqlcipherServerStore::read_log(std::uint64_t after_sequen
 }
 
 GroupCommitCounters SqlcipherServerStore::group_commit_counters() const {
-  return GroupCommitCounters{writer_->groups_committed(), writer_->commits_answered()};
+  const internal::StoreGate::Pass pass(*gate_);
+  if (writer_ == nullptr) return earlier_counters_;
+  return GroupCommitCounters{earlier_counters_.groups + writer_->groups_committed(),
+                             earlier_counters_.commits + writer_->commits_answered()};
 }
 
-std::size_t SqlcipherServerStore::queued_commits() const { return writer_->queued(); }
+std::size_t SqlcipherServerStore::queued_commits() const {
+  const internal::StoreGate::Pass pass(*gate_);
+  return writer_ == nullptr ? 0 : writer_->queued();
+}
 
-std::size_t SqlcipherServerStore::writing_commits() const { return writer_->writing(); }
+std::size_t SqlcipherServerStore::writing_commits() const {
+  const internal::StoreGate::Pass pass(*gate_);
+  return writer_ == nullptr ? 0 : writer_->writing();
+}
 
 }  // namespace casefile::server

@@ -39,6 +39,7 @@ namespace casefile::server {
 namespace internal {
 class GroupCommitWriter;
 class ReaderPool;
+class StoreGate;
 }  // namespace internal
 
 struct SqlcipherServerStoreOptions {
@@ -89,12 +90,29 @@ class SqlcipherServerStore final : public sync::ServerStore {
   std::size_t queued_commits() const;
   std::size_t writing_commits() const;
 
- private:
-  SqlcipherServerStore(std::unique_ptr<internal::GroupCommitWriter> writer,
-                       std::unique_ptr<internal::ReaderPool> readers);
+  // Re-encrypts the file under `new_key` while the store stays in use: new
+  // calls wait at a gate (they do not fail), calls in progress finish, every
+  // connection closes, schema::Database::rekey rewrites the file, and the
+  // connections reopen under the new key (or under `current_key` again if
+  // the rekey failed; the file then holds exactly one of the two, see
+  // docs/storage.md "Rekey"). Errors: the rekey's ("wrong_key" when
+  // `current_key` does not open the file, "busy", ...); "store_unavailable"
+  // if no key reopens it, and every later call then fails with it.
+  [[nodiscard]] Status rekey(const crypto::SecretBytes& current_key, const crypto::SecretBytes& new_key);
 
+ private:
+  SqlcipherServerStore(std::filesystem::path path, SqlcipherServerStoreOptions options);
+  // Opens the writer (with the migrations) and the readers under `key`.
+  Status open_connections(const crypto::SecretBytes& key);
+
+  const std::filesystem::path path_;
+  const SqlcipherServerStoreOptions options_;
+  std::unique_ptr<internal::StoreGate> gate_;
+  // Null only after a rekey that could not reopen the file.
   std::unique_ptr<internal::GroupCommitWriter> writer_;
   std::unique_ptr<internal::ReaderPool> readers_;
+  // What earlier writers (before a rekey reopened it) counted.
+  GroupCommitCounters earlier_counters_;
 };
 
 }  // namespace casefile::server

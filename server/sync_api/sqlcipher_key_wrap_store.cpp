@@ -178,4 +178,9 @@ Result<std::vector<KeyEpochForDevice>> SqlcipherKeyWrapStore::epochs_for_device(
   return epochs;
 }
 
+Status SqlcipherKeyWrapStore::rekey(const crypto::SecretBytes& new_key) {
+  const std::lock_guard lock(mutex_);
+  return database_.rekey(new_key);
+}
+
 }  // namespace casefile::server

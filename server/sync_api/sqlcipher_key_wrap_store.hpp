@@ -29,6 +29,12 @@ class SqlcipherKeyWrapStore final : public KeyWrapStore {
   Result<std::vector<KeyEpochForDevice>> epochs_for_device(const sync::CaseId& case_id,
                                                            const sync::DeviceId& device) override;
 
+  // Re-encrypts the file under `new_key` (schema::Database::rekey) on the
+  // store's one connection; calls wait on the store's mutex meanwhile, and
+  // the connection carries on under the new key. REQUIRES: no other
+  // connection to the file is open (casefile-admin's included).
+  [[nodiscard]] Status rekey(const crypto::SecretBytes& new_key);
+
  private:
   explicit SqlcipherKeyWrapStore(schema::Database database) : database_(std::move(database)) {}
 

@@ -63,6 +63,31 @@ TEST_F(HttpsClientTest, AnotherServerKeyIsPinMismatchOnEveryConnection) {
   EXPECT_FALSE(client->connected());
 }
 
+TEST_F(HttpsClientTest, TheAnnouncedNextPinIsAcceptedAndReportedAndAnUnknownKeyStillIsNot) {
+  // Pinned to another key, with the server's real key announced as the next one.
+  ServerEndpoint old_key = endpoint();
+  old_key.pin[0] ^= 0x01;
+  auto client = HttpsClient::create(old_key);
+  ASSERT_TRUE(client.ok());
+  crypto::Sha256Digest unknown = endpoint().pin;
+  unknown[1] ^= 0x01;
+  ASSERT_TRUE(client->set_pins(old_key.pin, unknown).ok());
+  auto refused = client->send(get("/healthz"));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, "pin_mismatch");
+
+  ASSERT_TRUE(client->set_pins(old_key.pin, endpoint().pin).ok());
+  auto accepted = client->send(get("/healthz"));
+  ASSERT_TRUE(accepted.ok()) << accepted.error().code;
+  EXPECT_TRUE(client->connected_under_next_pin());
+  // Adopted as the pin: the next connection is under the pin itself.
+  ASSERT_TRUE(client->set_pins(endpoint().pin, std::nullopt).ok());
+  EXPECT_FALSE(client->connected());
+  auto again = client->send(get("/healthz"));
+  ASSERT_TRUE(again.ok()) << again.error().code;
+  EXPECT_FALSE(client->connected_under_next_pin());
+}
+
 TEST_F(HttpsClientTest, AResponseOverTheBodyLimitIsResponseTooLarge) {
   HttpsClientOptions options;
   options.response_body_limit = 16;

@@ -39,7 +39,9 @@ TEST_F(ReplicaFileLayout, NewReplicaIsAtTheNewestSchemaVersion) {
   auto version = schema::schema_version(database);
   ASSERT_TRUE(version.ok());
   EXPECT_EQ(*version, static_cast<int>(internal::replica_migrations().size()));
-  EXPECT_EQ(*version, 2);  // 1: sync tables; 2: the device profile, certificate cache and case keys
+  // 1: sync tables; 2: the device profile, certificate cache and case keys;
+  // 3: case keyring heads (dev-keys-device); 4: the accepted TLS pin statement
+  EXPECT_EQ(*version, 4);
 }
 
 TEST_F(ReplicaFileLayout, ReopeningKeepsTheSchemaAndTheData) {

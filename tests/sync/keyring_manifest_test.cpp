@@ -9,6 +9,7 @@
 #include "sync/case_key_wrap.hpp"
 #include "sync/device_authentication.hpp"
 #include "sync/device_certificate.hpp"
+#include "sync/tls_pin_statement.hpp"
 #include "sync/wipe_order.hpp"
 #include "tests/sync/keyring_test_support.hpp"
 
@@ -173,8 +174,8 @@ TEST(KeyringManifest, ASignatureOverAnotherLabelIsRefused) {
 
 TEST(KeyringManifest, ItsLabelIsDistinctFromAndNoPrefixOfEveryOtherLabel) {
   const std::vector<std::string_view> labels = {
-      kKeyringManifestLabel, kDeviceCertificateLabel, kWipeOrderLabel,        kEnrolmentProofLabel,
-      kAuthChallengeLabel,   kCaseKeyWrapLabel,       kCaseKeyCommitmentLabel};
+      kKeyringManifestLabel, kDeviceCertificateLabel, kWipeOrderLabel,         kEnrolmentProofLabel,
+      kAuthChallengeLabel,   kCaseKeyWrapLabel,       kCaseKeyCommitmentLabel, kTlsPinStatementLabel};
   for (std::size_t i = 0; i < labels.size(); ++i) {
     for (std::size_t j = 0; j < labels.size(); ++j) {
       if (i == j) continue;

@@ -70,6 +70,7 @@ TEST(CasefileDeviceCommandLine, EveryCommandOfTheSpecParses) {
       {"quarantine"},
       {"passphrase", "change", "--new-passphrase-file", "f"},
       {"storage-key", "rotate"},
+      {"repin", "--statement", "S"},
   };
   for (std::vector<std::string> arguments : commands) {
     arguments.insert(arguments.begin(), {"--dir", "d", "--passphrase-file", "p"});
@@ -94,6 +95,7 @@ TEST(CasefileDeviceCommandLine, MistakesAreUsageErrors) {
   EXPECT_NE(usage_message({"--dir", "d", "--dir", "e", "status"}), "(parsed)");
   EXPECT_NE(usage_message({"--dir", "d", "status", "--case"}), "(parsed)");  // no value
   EXPECT_NE(usage_message({"--dir", "d", "-x", "status"}), "(parsed)");
+  EXPECT_NE(usage_message({"--dir", "d", "repin"}), "(parsed)");  // no --statement
   EXPECT_NE(
       usage_message({"--dir", "d", "record", "edit", "--case", "c", "--collection", "x", "--record", "r"}),
       "(parsed)");  // nothing to write

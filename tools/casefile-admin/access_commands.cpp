@@ -46,24 +46,6 @@ Result<Session> open_session(const Options& options) {
   return session;
 }
 
-// Unwraps the authority key with the admin passphrase and checks it is the
-// instance's (org/authority.pub), so a wrong file cannot sign.
-Result<crypto::Ed25519PrivateKey> load_authority(const Options& options) {
-  auto passphrase = admin_passphrase(options);
-  if (!passphrase.ok()) return std::move(passphrase).error();
-  const server::InstanceLayout layout(options.instance);
-  auto summary = server::describe_instance(options.instance);
-  if (!summary.ok()) return std::move(summary).error();
-  auto seed = crypto::load_key_file(layout.authority_key(), *passphrase, crypto::kKeyFilePurposeOrgAuthority);
-  if (!seed.ok()) return std::move(seed).error();
-  auto key = crypto::Ed25519PrivateKey::from_seed(seed->view());
-  if (!key.ok()) return std::move(key).error();
-  if (key->public_key() != summary->authority_public_key) {
-    return make_error("corrupt_instance", "org/authority.key does not match org/authority.pub");
-  }
-  return key;
-}
-
 Result<std::string> required(const Options& options, const std::string& name) {
   auto value = options.value(name);
   if (!value) return make_error("usage", "--" + name + " is required");
@@ -377,6 +359,22 @@ int run_audit(const Options& options, Session& session) {
 }
 
 }  // namespace
+
+Result<crypto::Ed25519PrivateKey> load_authority(const Options& options) {
+  auto passphrase = admin_passphrase(options);
+  if (!passphrase.ok()) return std::move(passphrase).error();
+  const server::InstanceLayout layout(options.instance);
+  auto summary = server::describe_instance(options.instance);
+  if (!summary.ok()) return std::move(summary).error();
+  auto seed = crypto::load_key_file(layout.authority_key(), *passphrase, crypto::kKeyFilePurposeOrgAuthority);
+  if (!seed.ok()) return std::move(seed).error();
+  auto key = crypto::Ed25519PrivateKey::from_seed(seed->view());
+  if (!key.ok()) return std::move(key).error();
+  if (key->public_key() != summary->authority_public_key) {
+    return make_error("corrupt_instance", "org/authority.key does not match org/authority.pub");
+  }
+  return key;
+}
 
 bool is_access_command(const std::string& command) {
   return command == "user" || command == "enrol" || command == "certify" || command == "devices" ||

@@ -5,11 +5,17 @@
 
 #include <string>
 
+#include "crypto/ed25519.hpp"
 #include "tools/casefile-admin/command_line.hpp"
 
 namespace casefile::admin {
 
 bool is_access_command(const std::string& command);
 int run_access_command(const Options& options);
+
+// Unwraps the authority key with the admin passphrase and checks it is the
+// instance's (org/authority.pub), so a wrong file cannot sign. Errors:
+// "passphrase_required", the key file's, "corrupt_instance".
+Result<crypto::Ed25519PrivateKey> load_authority(const Options& options);
 
 }  // namespace casefile::admin

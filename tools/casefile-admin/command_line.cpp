@@ -30,6 +30,14 @@ commands:
   audit [--since T] [--until T] [--event E] [--device D] [--limit N] [--verify]
                                show the audit log (T: ms since the epoch, YYYY-MM-DD or
                                YYYY-MM-DDTHH:MM:SSZ); --verify checks its hash chain
+  database-key rotate          rekey every database under a new database key, through the
+                               running casefiled (requests wait, none fails) or directly
+  tls prepare                  make the next TLS key and certificate and announce its pin
+                               to devices in a signed pin statement (admin passphrase)
+  tls rotate                   promote the next certificate, sign the new statement, reload
+                               casefiled (SIGHUP) (admin passphrase)
+  tls repin-code               print the current pin statement as text and a QR code, for a
+                               device that missed the announcement (casefile-device repin)
   stats --from D --to D [--csv | --json]
                                impact figures for a date range, from clear fields only
 

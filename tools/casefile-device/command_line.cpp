@@ -42,6 +42,9 @@ sync:
   sync [--watch SECONDS] [--batch N]
                                push the outbox, then pull; --watch keeps pulling (long-poll)
   quarantine                   the changes the server refused, with its reasons
+  repin --statement S          install the TLS pin statement from `casefile-admin tls
+                               repin-code` (the server's key changed while this device
+                               was away); a forged or older statement is refused
 
 options:
   --dir DIR                    the device directory (required)
@@ -94,6 +97,7 @@ const std::vector<CommandRule>& command_rules() {
       {"quarantine", 0, {}, {}, false, false},
       {"passphrase change", 0, {"new-passphrase-file"}, {}, false, false},
       {"storage-key rotate", 0, {}, {}, false, false},
+      {"repin", 0, {"statement"}, {"statement"}, false, false},
   };
   return rules;
 }

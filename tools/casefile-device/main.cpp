@@ -13,6 +13,7 @@
 #include "tools/casefile-device/key_commands.hpp"
 #include "tools/casefile-device/output.hpp"
 #include "tools/casefile-device/record_commands.hpp"
+#include "tools/casefile-device/repin_command.hpp"
 #include "tools/casefile-device/sync_commands.hpp"
 
 namespace {
@@ -25,6 +26,7 @@ int run(const Options& options) {
   if (command == "unlock") return run_unlock(options);
   if (command == "passphrase change") return run_passphrase_change(options);
   if (command == "storage-key rotate") return run_storage_key_rotate(options);
+  if (command == "repin") return run_repin(options);
   if (is_record_command(command)) return run_record_command(options);
   return run_sync_command(options);  // parse_arguments admits no other command
 }

@@ -3,14 +3,20 @@
 // all under database.key), then serves the operations routes, identity and
 // access, and the sync API on one Router. docs/operations.md describes flags,
 // logs and signals; docs/protocol.md every route.
+#include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <fstream>
+#include <functional>
 #include <iostream>
+#include <mutex>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "crypto/bytes.hpp"
@@ -27,8 +33,10 @@
 #include "server/router.hpp"
 #include "server/store/sqlcipher_server_store.hpp"
 #include "server/sync_api/database_key_file.hpp"
+#include "server/sync_api/database_key_rotation.hpp"
 #include "server/sync_api/sqlcipher_key_wrap_store.hpp"
 #include "server/sync_api/sync_api_routes.hpp"
+#include "server/sync_api/tls_pins_endpoint.hpp"
 
 namespace {
 
@@ -89,6 +97,76 @@ Result<InstanceStores> open_stores(const ServerConfig& config) {
   return stores;
 }
 
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A database-key rotation that a crash or a stopped casefiled left between
+// its steps (database.key.next present) is finished before the stores open.
+Result<bool> finish_interrupted_rotation(const ServerConfig& config, const JsonLogger& logger) {
+  std::error_code error;
+  if (!std::filesystem::exists(next_database_key_path(config.database_key_file), error)) return false;
+  std::vector<RotatingDatabase> databases;
+  for (const auto& file : instance_database_files(config.database))
+    databases.push_back(closed_database(file));
+  CASEFILE_RETURN_IF_ERROR(finish_database_key_rotation(config.database_key_file, databases));
+  logger.info("database_key_rotation_finished", {{"at", "start"}});
+  return true;
+}
+
+// casefiled.pid in the instance (beside casefile.db): how casefile-admin
+// finds the running server to ask it for a database-key rotation (SIGUSR1).
+class PidFile {
+ public:
+  explicit PidFile(std::filesystem::path path) : path_(std::move(path)) {
+    std::ofstream out(path_, std::ios::trunc);
+    out << ::getpid() << "\n";
+  }
+  PidFile(const PidFile&) = delete;
+  PidFile& operator=(const PidFile&) = delete;
+  ~PidFile() {
+    std::error_code ignored;
+    std::filesystem::remove(path_, ignored);
+  }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// Waits for SIGUSR1 on its own thread and runs `on_signal` for each.
+// REQUIRES: SIGUSR1 is blocked in every thread (serve() blocks it first).
+class UserSignalListener {
+ public:
+  explicit UserSignalListener(std::function<void()> on_signal)
+      : on_signal_(std::move(on_signal)), thread_([this] { run(); }) {}
+  UserSignalListener(const UserSignalListener&) = delete;
+  UserSignalListener& operator=(const UserSignalListener&) = delete;
+  ~UserSignalListener() {
+    stopping_ = true;
+    ::pthread_kill(thread_.native_handle(), SIGUSR1);
+    thread_.join();
+  }
+
+ private:
+  void run() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    for (;;) {
+      int signal_number = 0;
+      if (::sigwait(&set, &signal_number) != 0) continue;
+      if (stopping_) return;
+      on_signal_();
+    }
+  }
+
+  std::function<void()> on_signal_;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;  // last: starts once everything above exists
+};
+
 int startup_failed(const JsonLogger& logger, const Error& error) {
   logger.error("startup_failed", {{"code", error.code}, {"message", error.message}});
   std::cerr << "casefiled: " << error.message << " (" << error.code << ")\n";
@@ -104,12 +182,24 @@ int serve(const std::vector<std::string>& arguments) {
     return 2;
   }
   const JsonLogger logger(config->log_level);
+  // Before any thread starts, so that only the rotation listener takes it.
+  sigset_t user_signal;
+  sigemptyset(&user_signal);
+  sigaddset(&user_signal, SIGUSR1);
+  ::pthread_sigmask(SIG_BLOCK, &user_signal, nullptr);
   auto authority = read_authority_public_key(config->authority_public_key);
   if (!authority.ok()) return startup_failed(logger, authority.error());
   auto pin = certificate_pin(config->tls_certificate);
   if (!pin.ok()) return startup_failed(logger, pin.error());
+  auto finished = finish_interrupted_rotation(*config, logger);
+  if (!finished.ok()) return startup_failed(logger, finished.error());
   auto stores = open_stores(*config);
   if (!stores.ok()) return startup_failed(logger, stores.error());
+  if (*finished) {
+    Status audited = stores->control->append_audit(
+        AuditEvent{now_ms(), "casefiled", "database_key_rotated", "", {{"finished_at_start", true}}});
+    if (!audited.ok()) return startup_failed(logger, audited.error());
+  }
 
   MetricsRegistry metrics;
   AccessService access(*stores->control, *authority, *pin);
@@ -122,8 +212,12 @@ int serve(const std::vector<std::string>& arguments) {
   SyncEndpoints sync(*stores->sync, notifier, access.authenticator(), audit, metrics);
   const SchemaEndpoint schema;
   KeyWrapEndpoints keys(*stores->keys, access.authenticator(), audit);
+  // Held by a database-key rotation from its first rekey until the key is
+  // replaced, so that statistics (its own connection) wait meanwhile.
+  std::mutex database_key_mutex;
   const StatisticsEndpoint statistics(
-      [database = config->database, &key = stores->database_key] {
+      [database = config->database, &key = stores->database_key, &database_key_mutex] {
+        const std::lock_guard lock(database_key_mutex);
         return read_statistics_snapshot(database, key);
       },
       access.authenticator(), audit);
@@ -140,6 +234,7 @@ int serve(const std::vector<std::string>& arguments) {
   Status routes = add_operations_routes(router, metrics, ready);
   if (routes.ok()) routes = register_access_routes(router, access);
   if (routes.ok()) routes = register_sync_api_routes(router, SyncApi{sync, schema, keys, statistics});
+  if (routes.ok()) routes = register_tls_pins_route(router, tls_pin_statement_path(config->tls_certificate));
   if (!routes.ok()) return startup_failed(logger, routes.error());
 
   HttpServer::Options options;
@@ -156,6 +251,46 @@ int serve(const std::vector<std::string>& arguments) {
   logger.info("listening",
               {{"url", url}, {"tls_spki_sha256", pin_hex}, {"config", config->config_file.string()}});
   std::cout << "casefiled: serving " << url << "  (TLS pin, SPKI SHA-256: " << pin_hex << ")" << std::endl;
+  // SIGUSR1: rotate the database key to database.key.next (written by
+  // `casefile-admin database-key rotate`). Store calls wait, they do not fail.
+  const auto rotate = [&] {
+    logger.info("database_key_rotation_started", {});
+    std::vector<RotatingDatabase> databases;
+    databases.push_back(
+        {config->database.filename().string(),
+         [&store = *stores->sync](const crypto::SecretBytes& current, const crypto::SecretBytes& next) {
+           return store.rekey(current, next);
+         }});
+    databases.push_back({"control.db", [&store = *stores->control](const crypto::SecretBytes&,
+                                                                   const crypto::SecretBytes& next) {
+                           return store.rekey(next);
+                         }});
+    databases.push_back(
+        {key_wrap_database_path(config->database).filename().string(),
+         [&store = *stores->keys](const crypto::SecretBytes&, const crypto::SecretBytes& next) {
+           return store.rekey(next);
+         }});
+    const std::lock_guard lock(database_key_mutex);
+    Status rotated = finish_database_key_rotation(config->database_key_file, databases, [&] {
+      auto key = read_database_key_file(config->database_key_file);
+      if (key.ok()) stores->database_key = std::move(key).value();
+      Status audited = stores->control->append_audit(
+          AuditEvent{now_ms(), "casefiled", "database_key_rotated", "", {{"databases", databases.size()}}});
+      if (!audited.ok()) {
+        logger.error("audit_failed", {{"code", audited.error().code}, {"event", "database_key_rotated"}});
+      }
+    });
+    if (!rotated.ok()) {
+      if (rotated.error().code == "no_rotation")
+        (void)record_rotation_failure(config->database_key_file, rotated.error());
+      logger.error("database_key_rotation_failed",
+                   {{"code", rotated.error().code}, {"message", rotated.error().message}});
+      return;
+    }
+    logger.info("database_key_rotated", {});
+  };
+  const UserSignalListener rotation_listener(rotate);
+  const PidFile pid_file(config->database.parent_path() / "casefiled.pid");
   running = server->get();
   (*server)->run();
   running = nullptr;

@@ -24,6 +24,7 @@
 #include "server/sync_api/sqlcipher_key_wrap_store.hpp"
 #include "server/sync_api/statistics_snapshot.hpp"
 #include "server/sync_api/sync_api_routes.hpp"
+#include "server/sync_api/tls_pins_endpoint.hpp"
 #include "tests/support/scratch_directory.hpp"
 
 namespace casefile::server::testing {
@@ -49,6 +50,7 @@ class CasefiledRouter {
     if (routes.ok()) {
       routes = register_sync_api_routes(router_, SyncApi{sync_, schema_, key_endpoints_, statistics_});
     }
+    if (routes.ok()) routes = register_tls_pins_route(router_, directory_.file("pins.statement"));
     if (!routes.ok()) throw std::runtime_error("route registration failed: " + routes.error().message);
   }
 
