@@ -84,7 +84,10 @@ INSERT INTO instance_identity (singleton, epoch) VALUES (1, randomblob(16));
 const std::vector<schema::Migration>& migrations() {
   static const std::vector<schema::Migration> list = {
       {1, "create batches, change_log and records", kCreateSyncTables, {}},
-      {2, "records: a rowid table with a key index, created_by for once-written records", kRecordsAsRowidTable, {}},
+      {2,
+       "records: a rowid table with a key index, created_by for once-written records",
+       kRecordsAsRowidTable,
+       {}},
       {3, "instance_identity: the instance epoch that a restore renews", kInstanceIdentity, {}},
   };
   return list;

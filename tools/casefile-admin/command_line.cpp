@@ -57,10 +57,11 @@ casefile-admin works on the instance's files directly and may run while casefile
 )";
 
 const std::set<std::string> kValueOptions = {"user", "role",  "device", "case",  "reason", "ttl",
-                                             "url",  "since", "until",  "event", "limit",  "validity-days",
-                                             "to",   "backup-key", "backup-passphrase-file"};
-const std::set<std::string> kFlagOptions = {"generate-passphrase", "verify", "sign-only",
-                                            "include-server-secrets"};
+                                             "url",  "since", "until",  "event", "limit",  "validity-days"};
+const std::set<std::string> kFlagOptions = {"generate-passphrase", "verify", "sign-only"};
+// The options of backup_commands.cpp.
+const std::set<std::string> kBackupValueOptions = {"to", "backup-key", "backup-passphrase-file"};
+const std::set<std::string> kBackupFlagOptions = {"include-server-secrets"};
 
 }  // namespace
 
@@ -92,12 +93,12 @@ std::variant<Options, UsageError> parse_arguments(int argc, char** argv) {
     }
     if (argument.rfind("--", 0) == 0) {
       const std::string name = argument.substr(2);
-      if (kFlagOptions.contains(name)) {
+      if (kFlagOptions.contains(name) || kBackupFlagOptions.contains(name)) {
         options.flags.insert(name);
         continue;
       }
-      const bool takes_value =
-          kValueOptions.contains(name) || name == "instance" || name == "passphrase-file";
+      const bool takes_value = kValueOptions.contains(name) || kBackupValueOptions.contains(name) ||
+                               name == "instance" || name == "passphrase-file";
       if (!takes_value) return UsageError{"unknown option " + argument};
       if (i + 1 >= arguments.size()) return UsageError{argument + " needs a value"};
       const std::string& value = arguments[++i];
