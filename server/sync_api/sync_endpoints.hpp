@@ -50,9 +50,9 @@ struct SyncEndpointOptions {
   std::size_t wake_threads = 2;
   std::size_t wake_queue = 4096;
   // Sent in kInstanceEpochHeader when not empty.
-  std::string instance_epoch;
+  std::string instance_epoch{};
   // Accepts relayed batches (sync/push.hpp) when set.
-  sync::CertifiedAuthorKey relayed_author_key;
+  sync::CertifiedAuthorKey relayed_author_key{};
 };
 
 // Appends one audit entry (ControlStore::append_audit in casefiled).
