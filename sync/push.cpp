@@ -19,6 +19,7 @@ class PushAttempt {
     response.server_time_millis = context_.server_now_millis;
     response.verdicts.resize(batch_.changes.size());
     const Status batch_status = check_batch();
+    if (!batch_status.ok() && batch_status.error().code.rfind("store_", 0) == 0) return batch_status.error();
     for (std::size_t i = 0; i < batch_.changes.size(); ++i) {
       Verdict& verdict = response.verdicts[i];
       verdict.change = batch_.changes[i].change.id;
@@ -42,11 +43,23 @@ class PushAttempt {
   }
 
  private:
+  // Errors: refusals for every change of the batch, or (as store_failure)
+  // the lookup's own failure.
   Status check_batch() const {
-    if (batch_.header.author != context_.device) {
+    if (batch_.header.author == context_.device) {
+      return verify_batch_signature(batch_.header, context_.device_public_key);
+    }
+    if (!context_.relayed_author_key) {
       return make_error("author_mismatch", "the batch is signed by another device than the one pushing it");
     }
-    return verify_batch_signature(batch_.header, context_.device_public_key);
+    // A relayed batch: another device's changes, with their original
+    // signature, sent by a device healing a restored server.
+    auto author_key = context_.relayed_author_key(batch_.header.author);
+    if (!author_key.ok()) return std::move(author_key).error();
+    if (!author_key->has_value()) {
+      return make_error("author_unknown", "the batch's author was never certified by this organisation");
+    }
+    return verify_batch_signature(batch_.header, **author_key);
   }
 
   // Marks the verdict refused. Returns OK: a refusal is an answer, not an error.

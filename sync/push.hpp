@@ -12,6 +12,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <set>
 #include <vector>
 
@@ -42,6 +44,10 @@ struct PushResponse {
   friend bool operator==(const PushResponse&, const PushResponse&) = default;
 };
 
+// The signing key of a certified device (revoked ones included), from its
+// authority-signed certificate; nullopt for a device never certified.
+using CertifiedAuthorKey = std::function<Result<std::optional<crypto::Ed25519PublicKey>>(const DeviceId&)>;
+
 // Who is pushing, as the server's authentication layer established it.
 struct PushContext {
   DeviceId device;
@@ -50,9 +56,16 @@ struct PushContext {
   std::uint64_t server_now_millis = 0;
   std::uint64_t max_forward_skew_millis = kDefaultMaxForwardSkewMillis;
   const ChangeValidator* validator = nullptr;  // optional
+  // Relayed batches (docs/operations.md, "Devices heal a restored server"):
+  // a batch signed by another device than the pusher is accepted when this
+  // lookup knows its author and the signature verifies under the author's
+  // key. The pusher must still be a member of each change's case. Unset:
+  // such a batch is refused with "author_mismatch".
+  CertifiedAuthorKey relayed_author_key;
 };
 
-// Refusal codes: "author_mismatch", "batch_signature_invalid",
+// Refusal codes: "author_mismatch", "author_unknown" (a relayed batch whose
+// author was never certified), "batch_signature_invalid",
 // "inclusion_proof_invalid", "change_invalid", "change_id_reused" (the id
 // was accepted before with other bytes), "case_not_member", "clock_skew",
 // and any code the validator returns.

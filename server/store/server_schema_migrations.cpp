@@ -70,10 +70,25 @@ ALTER TABLE records_by_rowid RENAME TO records;
 CREATE UNIQUE INDEX records_by_key ON records (case_id, collection, record_id);
 )sql";
 
+// The instance epoch (server/store/instance_epoch.hpp): random at creation,
+// replaced by every restore. SQLite's randomblob draws from the OS here; the
+// epoch is an identity, not a secret.
+constexpr const char* kInstanceIdentity = R"sql(
+CREATE TABLE instance_identity (
+  singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+  epoch BLOB NOT NULL CHECK (length(epoch) = 16)
+);
+INSERT INTO instance_identity (singleton, epoch) VALUES (1, randomblob(16));
+)sql";
+
 const std::vector<schema::Migration>& migrations() {
   static const std::vector<schema::Migration> list = {
       {1, "create batches, change_log and records", kCreateSyncTables, {}},
-      {2, "records: a rowid table with a key index, created_by for once-written records", kRecordsAsRowidTable, {}},
+      {2,
+       "records: a rowid table with a key index, created_by for once-written records",
+       kRecordsAsRowidTable,
+       {}},
+      {3, "instance_identity: the instance epoch that a restore renews", kInstanceIdentity, {}},
   };
   return list;
 }

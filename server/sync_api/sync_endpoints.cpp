@@ -33,6 +33,13 @@ Response json_text_response(std::string body) {
   return response;
 }
 
+// Every answer of the sync routes names the instance epoch, errors included,
+// so a device notices a restore on whatever it asks first.
+Response with_epoch(Response response, const std::string& epoch) {
+  if (!epoch.empty()) response.headers.emplace_back(std::string(kInstanceEpochHeader), epoch);
+  return response;
+}
+
 // 413 for a body over its limit, 400 for any other shape or syntax error.
 Response bad_body(const Error& error) {
   return error_response(error.code == "json_too_large" ? 413 : 400, error.code, error.message);
@@ -147,6 +154,10 @@ void SyncEndpoints::stop() {
 }
 
 Response SyncEndpoints::push(const Request& request) {
+  return with_epoch(judge_push(request), options_.instance_epoch);
+}
+
+Response SyncEndpoints::judge_push(const Request& request) {
   auto caller = authenticator_.authenticate(request);
   if (!caller.ok()) {
     pushes_refused_.increment();
@@ -180,6 +191,7 @@ Response SyncEndpoints::push(const Request& request) {
   context.server_now_millis = clock_();
   context.max_forward_skew_millis = options_.max_forward_skew_millis;
   context.validator = &validator;
+  context.relayed_author_key = options_.relayed_author_key;
 
   const auto started = SteadyClock::now();
   auto answer = sync::handle_push(store_, context, *batch);
@@ -228,7 +240,9 @@ void SyncEndpoints::pull(const Request& request, Router::Responder respond) {
 
   auto parked = std::make_shared<ParkedPull>();
   parked->request = request;
-  parked->respond = std::move(respond);
+  parked->respond = [respond = std::move(respond), epoch = options_.instance_epoch](Response response) {
+    respond(with_epoch(std::move(response), epoch));
+  };
   const auto cursor = parameters->find("cursor");
   if (cursor != parameters->end()) parked->cursor = cursor->second;
   parked->limit = *limit;

@@ -27,6 +27,7 @@
 #include "server/sync_api/change_notifier.hpp"
 #include "server/sync_api/notifying_server_store.hpp"
 #include "sync/hlc.hpp"
+#include "sync/push.hpp"
 #include "sync/store.hpp"
 
 namespace casefile::server {
@@ -34,6 +35,11 @@ namespace casefile::server {
 // The header a device reports its outbox depth in (changes not yet pushed,
 // this batch included), a metric of how far behind the field is.
 inline constexpr std::string_view kOutboxDepthHeader = "Casefile-Outbox-Depth";
+
+// The header every push and pull answer carries the instance epoch in
+// (server/store/instance_epoch.hpp): a device that sees it change heals the
+// server from its change archive.
+inline constexpr std::string_view kInstanceEpochHeader = "Casefile-Instance-Epoch";
 
 struct SyncEndpointOptions {
   std::size_t max_push_body_bytes = 8 * 1024 * 1024;
@@ -43,6 +49,10 @@ struct SyncEndpointOptions {
   // Threads that re-read the log for woken pulls, and their queue.
   std::size_t wake_threads = 2;
   std::size_t wake_queue = 4096;
+  // Sent in kInstanceEpochHeader when not empty.
+  std::string instance_epoch{};
+  // Accepts relayed batches (sync/push.hpp) when set.
+  sync::CertifiedAuthorKey relayed_author_key{};
 };
 
 // Appends one audit entry (ControlStore::append_audit in casefiled).
@@ -72,6 +82,7 @@ class SyncEndpoints {
 
  private:
   struct ParkedPull;
+  Response judge_push(const Request& request);
   void attempt_pull(const std::shared_ptr<ParkedPull>& pull);
 
   NotifyingServerStore store_;

@@ -40,12 +40,23 @@ commands:
                                device that missed the announcement (casefile-device repin)
   stats --from D --to D [--csv | --json]
                                impact figures for a date range, from clear fields only
+  backup-key init --to FILE    create the backup key pair: org/backup.pub in the instance, the
+                               private key in FILE under its own passphrase (keep it off the server)
+  backup --to FILE [--include-server-secrets]
+                               an encrypted online backup (safe while casefiled serves); with
+                               --include-server-secrets also FILE.secrets (database and TLS keys)
+  backup verify FILE --backup-key KEYFILE
+                               check a backup completely without restoring it
+  restore FILE --backup-key KEYFILE --instance DIR
+                               restore into a new, empty instance (casefile-admin init first)
 
 options:
   --instance DIR            the instance directory (default: var)
   --passphrase-file FILE    read the admin passphrase from FILE (first line)
   --generate-passphrase     init only: generate the admin passphrase and store it in the
                             instance (for an unattended first start; move it offline)
+  --backup-passphrase-file FILE
+                            the backup key's passphrase (or CASEFILE_BACKUP_PASSPHRASE)
   --json                    print one JSON object instead of text
   -h, --help                this text
 
@@ -56,6 +67,9 @@ casefile-admin works on the instance's files directly and may run while casefile
 const std::set<std::string> kValueOptions = {"user", "role",  "device", "case",  "reason", "ttl",
                                              "url",  "since", "until",  "event", "limit",  "validity-days"};
 const std::set<std::string> kFlagOptions = {"generate-passphrase", "verify", "sign-only"};
+// The options of backup_commands.cpp.
+const std::set<std::string> kBackupValueOptions = {"to", "backup-key", "backup-passphrase-file"};
+const std::set<std::string> kBackupFlagOptions = {"include-server-secrets"};
 
 }  // namespace
 
@@ -87,12 +101,12 @@ std::variant<Options, UsageError> parse_arguments(int argc, char** argv) {
     }
     if (argument.rfind("--", 0) == 0) {
       const std::string name = argument.substr(2);
-      if (kFlagOptions.contains(name)) {
+      if (kFlagOptions.contains(name) || kBackupFlagOptions.contains(name)) {
         options.flags.insert(name);
         continue;
       }
-      const bool takes_value =
-          kValueOptions.contains(name) || name == "instance" || name == "passphrase-file";
+      const bool takes_value = kValueOptions.contains(name) || kBackupValueOptions.contains(name) ||
+                               name == "instance" || name == "passphrase-file";
       if (!takes_value) return UsageError{"unknown option " + argument};
       if (i + 1 >= arguments.size()) return UsageError{argument + " needs a value"};
       const std::string& value = arguments[++i];

@@ -5,6 +5,7 @@
 #include <variant>
 
 #include "tools/casefile-admin/access_commands.hpp"
+#include "tools/casefile-admin/backup_commands.hpp"
 #include "tools/casefile-admin/command_line.hpp"
 #include "tools/casefile-admin/instance_commands.hpp"
 #include "tools/casefile-admin/secrets_commands.hpp"
@@ -27,6 +28,7 @@ int main(int argc, char** argv) {
     if (command == "instance") return run_instance_show(options);
     if (is_access_command(command)) return run_access_command(options);
     if (is_secrets_command(command)) return run_secrets_command(options);
+    if (is_backup_command(command)) return run_backup_command(options);
   } catch (const std::exception& error) {
     // Exceptions are programming errors (DESIGN §2): report, never hide.
     std::cerr << "casefile-admin: internal error: " << error.what() << "\n";

@@ -21,6 +21,7 @@
 
 #include "crypto/bytes.hpp"
 #include "crypto/tls_identity.hpp"
+#include "schema/database.hpp"
 #include "server/access/access_routes.hpp"
 #include "server/access/access_service.hpp"
 #include "server/access/credential_sweeper.hpp"
@@ -31,6 +32,7 @@
 #include "server/metrics.hpp"
 #include "server/operations_routes.hpp"
 #include "server/router.hpp"
+#include "server/store/instance_epoch.hpp"
 #include "server/store/sqlcipher_server_store.hpp"
 #include "server/sync_api/database_key_file.hpp"
 #include "server/sync_api/database_key_rotation.hpp"
@@ -167,6 +169,18 @@ class UserSignalListener {
   std::thread thread_;  // last: starts once everything above exists
 };
 
+// Authors of relayed batches (docs/operations.md, "Devices heal a restored
+// server"): any device the authority certified, revoked ones included, since
+// what a healing device relays was signed while the certificate was valid.
+sync::CertifiedAuthorKey relayed_author_keys(SqlCipherControlStore& control) {
+  return [&control](const sync::DeviceId& author) -> Result<std::optional<crypto::Ed25519PublicKey>> {
+    auto device = control.find_device(author);
+    if (!device.ok()) return make_error("store_unavailable", "control.db: " + device.error().message);
+    if (!*device || (*device)->certificate.empty()) return std::optional<crypto::Ed25519PublicKey>();
+    return std::optional((*device)->signing_public_key);
+  };
+}
+
 int startup_failed(const JsonLogger& logger, const Error& error) {
   logger.error("startup_failed", {{"code", error.code}, {"message", error.message}});
   std::cerr << "casefiled: " << error.message << " (" << error.code << ")\n";
@@ -209,7 +223,16 @@ int serve(const std::vector<std::string>& arguments) {
   const AuditRecorder audit = [&control = *stores->control](const AuditEvent& event) {
     return control.append_audit(event);
   };
-  SyncEndpoints sync(*stores->sync, notifier, access.authenticator(), audit, metrics);
+  SyncEndpointOptions sync_options;
+  {  // Read once: a restore happens with casefiled stopped, and renews it.
+    auto database = schema::Database::open_reader(config->database, stores->database_key);
+    if (!database.ok()) return startup_failed(logger, database.error());
+    auto epoch = read_instance_epoch(*database);
+    if (!epoch.ok()) return startup_failed(logger, epoch.error());
+    sync_options.instance_epoch = *epoch;
+  }
+  sync_options.relayed_author_key = relayed_author_keys(*stores->control);
+  SyncEndpoints sync(*stores->sync, notifier, access.authenticator(), audit, metrics, sync_options);
   const SchemaEndpoint schema;
   KeyWrapEndpoints keys(*stores->keys, access.authenticator(), audit);
   // Held by a database-key rotation from its first rekey until the key is
