@@ -221,7 +221,8 @@ TEST_F(SecretsTest, DevicePassphraseChangeAndStorageKeyRotationKeepEveryRecordAn
   const auto records = shown.json().at("records").as_array();
   EXPECT_EQ(record_ids(records), written);
   for (const auto& record : records) {
-    EXPECT_EQ(record.at("fields").at("body").at("value"), "note from alice") << json::serialize(record);
+    EXPECT_EQ(text_of(record.at("fields").at("body").at("value")), "note from " + alice.name())
+        << json::serialize(record);
   }
   const CommandResult added =
       device_with(alice, new_passphrase,
