@@ -10,6 +10,7 @@
 
 #include "crypto/ed25519.hpp"
 #include "crypto/hash.hpp"
+#include "crypto/x25519.hpp"
 #include "sync/device_certificate.hpp"
 #include "sync/ids.hpp"
 
@@ -33,6 +34,9 @@ struct DeviceProfile {
   std::optional<crypto::Sha256Digest> authority_fingerprint;  // set by begin_enrolment
   std::optional<crypto::Ed25519PublicKey> authority_key;      // set by record_certificate
   std::optional<sync::DeviceCertificate> certificate;         // set by record_certificate
+  // The organisation's recovery key, once its authority statement verified
+  // (FieldDevice::record_recovery_key): every genesis epoch is wrapped to it.
+  std::optional<crypto::X25519PublicKey> recovery_public_key;
 };
 
 // "not_enrolled", "pending", "certified".
