@@ -55,8 +55,9 @@ TEST_F(KeyringResponseTest, TheServersBodyDecodesIntoAnOpenableKeyring) {
   EXPECT_EQ(entries[0].epoch, 1u);
   EXPECT_TRUE(entries[0].wrap.has_value());
   EXPECT_FALSE(entries[1].wrap.has_value());
-  const CaseKeyring keyring =
-      CaseKeyring::open(example_case(), entries, authority.public_key(), device(0xd0), member_key).value();
+  const CaseKeyring keyring = CaseKeyring::open(example_case(), entries, authority.public_key(),
+                                                certified_signers(), device(0xd0), member_key)
+                                  .value();
   EXPECT_EQ(keyring.held_epochs(), (std::vector<std::uint32_t>{1}));
   EXPECT_EQ(keyring.head(), chain.manifests[1]);
 }
