@@ -39,6 +39,15 @@ struct DeviceProfile {
   std::optional<crypto::X25519PublicKey> recovery_public_key;
 };
 
+// A case whose keyring this device accepted: the head's epoch, and whether
+// the device has since wrapped the earlier epochs it holds to the head's
+// members that lacked them (docs/device-sync.md).
+struct KeyringHeadSummary {
+  sync::CaseId case_id;
+  std::uint32_t epoch = 0;
+  bool held_epochs_shared = false;
+};
+
 // "not_enrolled", "pending", "certified".
 std::string_view enrolment_state_name(EnrolmentState state);
 std::optional<EnrolmentState> parse_enrolment_state(std::string_view name);

@@ -296,11 +296,13 @@ Status DeviceProfileStore::delete_case_keys(const sync::CaseId& case_id) {
 }
 
 Status DeviceProfileStore::save_recovery_public_key(const crypto::X25519PublicKey& recovery_public_key) {
-  return update_profile(*database_, "UPDATE device_profile SET recovery_public_key = ? WHERE singleton = 1",
-                        [&](schema::Statement& update) { update.bind_blob(1, array_bytes(recovery_public_key)); });
+  return update_profile(
+      *database_, "UPDATE device_profile SET recovery_public_key = ? WHERE singleton = 1",
+      [&](schema::Statement& update) { update.bind_blob(1, array_bytes(recovery_public_key)); });
 }
 
-Status DeviceProfileStore::store_keyring(const sync::KeyringManifest& head, const std::vector<CaseKey>& keys) {
+Status DeviceProfileStore::store_keyring(const sync::KeyringManifest& head,
+                                         const std::vector<CaseKey>& keys) {
   auto transaction = database_->begin();
   if (!transaction.ok()) return unavailable(transaction.error());
   // On failure the transaction is dropped uncommitted: nothing is kept.
@@ -335,7 +337,7 @@ Result<std::optional<sync::KeyringManifest>> DeviceProfileStore::keyring_head(co
   return std::optional<sync::KeyringManifest>(std::move(*manifest));
 }
 
-Result<std::vector<DeviceProfileStore::KeyringHeadSummary>> DeviceProfileStore::keyring_heads() {
+Result<std::vector<KeyringHeadSummary>> DeviceProfileStore::keyring_heads() {
   auto select = database_->prepare(
       "SELECT case_id, epoch, held_epochs_shared FROM case_keyring_heads ORDER BY case_id");
   if (!select.ok()) return unavailable(select.error());
@@ -353,8 +355,7 @@ Result<std::vector<DeviceProfileStore::KeyringHeadSummary>> DeviceProfileStore::
 }
 
 Status DeviceProfileStore::mark_held_epochs_shared(const sync::CaseId& case_id) {
-  auto update =
-      database_->prepare("UPDATE case_keyring_heads SET held_epochs_shared = 1 WHERE case_id = ?");
+  auto update = database_->prepare("UPDATE case_keyring_heads SET held_epochs_shared = 1 WHERE case_id = ?");
   if (!update.ok()) return unavailable(update.error());
   update->bind_blob(1, id_bytes(case_id));
   if (auto ran = update->run(); !ran.ok()) return unavailable(ran.error());

@@ -94,13 +94,7 @@ class DeviceProfileStore {
   // Errors: store_case_key's.
   Status store_keyring(const sync::KeyringManifest& head, const std::vector<CaseKey>& keys);
   Result<std::optional<sync::KeyringManifest>> keyring_head(const sync::CaseId& case_id);
-  // Every case with an accepted head: its head epoch and whether the device
-  // has shared its earlier epochs with the head's members.
-  struct KeyringHeadSummary {
-    sync::CaseId case_id;
-    std::uint32_t epoch = 0;
-    bool held_epochs_shared = false;
-  };
+  // Every case with an accepted head, by case id.
   Result<std::vector<KeyringHeadSummary>> keyring_heads();
   // Errors: "keyring_head_missing" (no head for the case).
   Status mark_held_epochs_shared(const sync::CaseId& case_id);

@@ -188,7 +188,8 @@ Result<CaseKey> write_key(DeviceProfileStore& keys, const sync::CaseId& case_id)
     auto newest = keys.newest_case_key(case_id);
     if (!newest.ok()) return std::move(newest).error();
     if (!newest->has_value()) {
-      return make_error("case_key_missing", "this device holds no key of the case, so it cannot seal a value");
+      return make_error("case_key_missing",
+                        "this device holds no key of the case, so it cannot seal a value");
     }
     return std::move(**newest);
   }
@@ -666,7 +667,8 @@ Result<std::vector<sync::CaseId>> FieldDevice::cases_awaiting_genesis() {
   auto heads = state_->profile_store->keyring_heads();
   if (!heads.ok()) return std::move(heads).error();
   std::erase_if(*cases, [&](const sync::CaseId& case_id) {
-    return std::any_of(heads->begin(), heads->end(), [&](const auto& head) { return head.case_id == case_id; });
+    return std::any_of(heads->begin(), heads->end(),
+                       [&](const auto& head) { return head.case_id == case_id; });
   });
   return cases;
 }
@@ -678,18 +680,19 @@ Result<GenesisEpoch> FieldDevice::prepare_genesis(const sync::CaseId& case_id, s
     return make_error("not_certified", "only a certified device signs a genesis keyring manifest");
   }
   if (!profile.recovery_public_key) {
-    return make_error("recovery_key_missing", "this device does not hold the organisation's recovery key yet");
+    return make_error("recovery_key_missing",
+                      "this device does not hold the organisation's recovery key yet");
   }
   auto key = state_->profile_store->case_key(case_id, 1);
   if (!key.ok()) return std::move(key).error();
-  if (!key->has_value()) return make_error("case_key_missing", "this device holds no epoch 1 key of the case");
+  if (!key->has_value())
+    return make_error("case_key_missing", "this device holds no epoch 1 key of the case");
   auto plan = sync::plan_first_epoch(case_id, {profile.device_id}, *profile.recovery_public_key,
                                      crypto::kEnvelopeVersion, std::move(**key), now_ms);
   if (!plan.ok()) return std::move(plan).error();
   plan->manifest.authority_fingerprint = *profile.authority_fingerprint;
-  const std::vector<sync::RecipientKey> recipients{
-      {profile.device_id, state_->wrapping_key->public_key()},
-      {sync::kRecoveryRecipient, *profile.recovery_public_key}};
+  const std::vector<sync::RecipientKey> recipients{{profile.device_id, state_->wrapping_key->public_key()},
+                                                   {sync::kRecoveryRecipient, *profile.recovery_public_key}};
   auto wraps = sync::wrap_rotation(*plan, recipients);
   if (!wraps.ok()) return std::move(wraps).error();
   auto signed_manifest = sync::sign_genesis_manifest(std::move(plan->manifest), *state_->signing_key);
@@ -706,8 +709,8 @@ Status FieldDevice::record_recovery_key(const crypto::X25519PublicKey& recovery_
   if (auto verified = sync::verify_recovery_key_statement(recovery_public_key, statement_signature,
                                                           *state_->profile.authority_key);
       !verified.ok()) {
-    return make_error("recovery_key_invalid", "the recovery key statement does not verify: " +
-                                                  verified.error().code);
+    return make_error("recovery_key_invalid",
+                      "the recovery key statement does not verify: " + verified.error().code);
   }
   CASEFILE_RETURN_IF_ERROR(state_->profile_store->save_recovery_public_key(recovery_public_key));
   state_->profile.recovery_public_key = recovery_public_key;
@@ -727,7 +730,7 @@ Status FieldDevice::mark_held_epochs_shared(const sync::CaseId& case_id) {
   return state_->profile_store->mark_held_epochs_shared(case_id);
 }
 
-Result<std::vector<DeviceProfileStore::KeyringHeadSummary>> FieldDevice::keyring_heads() {
+Result<std::vector<KeyringHeadSummary>> FieldDevice::keyring_heads() {
   if (!state_->store) return wiped();
   return state_->profile_store->keyring_heads();
 }
@@ -744,9 +747,10 @@ PlainFields values_to_reseal(DeviceProfileStore& keys, const sync::RecordState& 
   for (const auto& [name, field_register] : state.fields()) {
     const sync::RegisterEntry* winner = field_register.winner();
     if (winner == nullptr) continue;
-    const bool sealed = std::any_of(
-        field_register.entries().begin(), field_register.entries().end(),
-        [](const sync::RegisterEntry& entry) { return std::holds_alternative<sync::SealedValue>(entry.value); });
+    const bool sealed = std::any_of(field_register.entries().begin(), field_register.entries().end(),
+                                    [](const sync::RegisterEntry& entry) {
+                                      return std::holds_alternative<sync::SealedValue>(entry.value);
+                                    });
     if (!sealed) continue;
     if (field_register.in_conflict()) {
       ++report.fields_in_conflict;
@@ -774,10 +778,11 @@ PlainFields values_to_reseal(DeviceProfileStore& keys, const sync::RecordState& 
 }  // namespace
 
 Result<ReencryptReport> FieldDevice::reencrypt_case(const sync::CaseId& case_id,
-                                                    const ReencryptProgressCallback& progress, std::int64_t now_ms,
-                                                    std::size_t batch_records) {
+                                                    const ReencryptProgressCallback& progress,
+                                                    std::int64_t now_ms, std::size_t batch_records) {
   if (!state_->store) return wiped();
-  if (batch_records == 0) return make_error("invalid_argument", "a re-encryption batch holds at least one record");
+  if (batch_records == 0)
+    return make_error("invalid_argument", "a re-encryption batch holds at least one record");
   auto head = state_->profile_store->keyring_head(case_id);
   if (!head.ok()) return std::move(head).error();
   if (!head->has_value()) {
@@ -788,8 +793,8 @@ Result<ReencryptReport> FieldDevice::reencrypt_case(const sync::CaseId& case_id,
   auto head_key = state_->profile_store->case_key(case_id, report.epoch);
   if (!head_key.ok()) return std::move(head_key).error();
   if (!head_key->has_value()) {
-    return make_error("case_key_unavailable", "this device does not hold epoch " + std::to_string(report.epoch) +
-                                                  ", the case's newest");
+    return make_error("case_key_unavailable", "this device does not hold epoch " +
+                                                  std::to_string(report.epoch) + ", the case's newest");
   }
   auto records = list_records(case_id);
   if (!records.ok()) return std::move(records).error();
@@ -803,7 +808,8 @@ Result<ReencryptReport> FieldDevice::reencrypt_case(const sync::CaseId& case_id,
       for (std::size_t i = begin; i < end; ++i) {
         auto current = state_->store->load_record((*records)[i]);
         if (!current.ok()) return std::move(current).error();
-        if (!current->has_value() || (*current)->is_deleted() || (*current)->has_edit_delete_conflict()) continue;
+        if (!current->has_value() || (*current)->is_deleted() || (*current)->has_edit_delete_conflict())
+          continue;
         const PlainFields fields = values_to_reseal(*state_->profile_store, **current, report.epoch, report);
         if (fields.empty()) continue;
         auto written = write_record(*state_, (*records)[i], *current, fields, now_ms);
@@ -833,7 +839,8 @@ Result<ReencryptReport> FieldDevice::reencrypt_case(const sync::CaseId& case_id,
     report.records = end;
     if (progress && !progress(ReencryptProgress{end, total})) {
       return make_error("reencrypt_cancelled", "re-encryption stopped after " + std::to_string(end) + " of " +
-                                                   std::to_string(total) + " records; run it again to resume");
+                                                   std::to_string(total) +
+                                                   " records; run it again to resume");
     }
   }
   return report;

@@ -108,14 +108,14 @@ struct ReencryptProgress {
 using ReencryptProgressCallback = std::function<bool(const ReencryptProgress&)>;
 
 struct ReencryptReport {
-  std::uint32_t epoch = 0;                // the head epoch values were sealed under
-  std::uint64_t records = 0;              // records of the case looked at
-  std::uint64_t records_rewritten = 0;    // records that got a change
-  std::uint64_t values_rewritten = 0;     // sealed values re-sealed under `epoch`
-  std::uint64_t values_current = 0;       // sealed values already under `epoch`
-  std::uint64_t fields_in_conflict = 0;   // skipped: a person resolves them first
-  std::uint64_t values_unreadable = 0;    // skipped: no key for their epoch here, or they do not open
-  std::uint64_t records_immutable = 0;    // skipped: finalized or final on creation (write an amendment)
+  std::uint32_t epoch = 0;               // the head epoch values were sealed under
+  std::uint64_t records = 0;             // records of the case looked at
+  std::uint64_t records_rewritten = 0;   // records that got a change
+  std::uint64_t values_rewritten = 0;    // sealed values re-sealed under `epoch`
+  std::uint64_t values_current = 0;      // sealed values already under `epoch`
+  std::uint64_t fields_in_conflict = 0;  // skipped: a person resolves them first
+  std::uint64_t values_unreadable = 0;   // skipped: no key for their epoch here, or they do not open
+  std::uint64_t records_immutable = 0;   // skipped: finalized or final on creation (write an amendment)
 };
 
 struct CreateOptions {
@@ -192,7 +192,8 @@ class FieldDevice {
   // Sets status=finalized and finalized_at=now on an interview or consent.
   Status finalize(const sync::RecordKey& record, std::int64_t now_ms);
   // A new `amendments` record pointing at a finalized interview or consent.
-  Result<sync::RecordKey> amend(const sync::RecordKey& target, const PlainFields& fields, std::int64_t now_ms);
+  Result<sync::RecordKey> amend(const sync::RecordKey& target, const PlainFields& fields,
+                                std::int64_t now_ms);
   // Resolves a field in conflict: one write superseding every sibling.
   Status resolve(const sync::RecordKey& record, std::string_view field, const PlainValue& value,
                  std::int64_t now_ms);
@@ -212,8 +213,9 @@ class FieldDevice {
   // Errors: "case_key_unavailable" (the head epoch's key is not held here),
   // "keyring_head_missing" (no accepted head: sync first),
   // "reencrypt_cancelled", "invalid_argument", the store's.
-  Result<ReencryptReport> reencrypt_case(const sync::CaseId& case_id, const ReencryptProgressCallback& progress,
-                                         std::int64_t now_ms, std::size_t batch_records = 500);
+  Result<ReencryptReport> reencrypt_case(const sync::CaseId& case_id,
+                                         const ReencryptProgressCallback& progress, std::int64_t now_ms,
+                                         std::size_t batch_records = 500);
 
   // --- Case keys and keyrings (docs/device.md "Case keyrings") ---
   // Stores one epoch's key without a manifest (tests and the creating device).
@@ -249,7 +251,7 @@ class FieldDevice {
   // The sync round shared the held epochs with the head's members.
   Status mark_held_epochs_shared(const sync::CaseId& case_id);
   // Cases with an accepted head: head epoch, and whether that is done.
-  Result<std::vector<DeviceProfileStore::KeyringHeadSummary>> keyring_heads();
+  Result<std::vector<KeyringHeadSummary>> keyring_heads();
 
   // --- Sync plumbing (device/sync_client.hpp) ---
   sync::Replica& replica();

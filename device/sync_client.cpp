@@ -495,19 +495,13 @@ struct SyncClient::State {
     if (response->status != 200) return internal::server_refusal(*response);
     auto entries = sync::decode_keyring_response(response->body, case_id);
     if (!entries.ok()) return std::move(entries).error();
+    auto recipients = internal::decode_keyring_recipients(response->body);
+    if (!recipients.ok()) return std::move(recipients).error();
     CASEFILE_RETURN_IF_ERROR(cache_genesis_signer(*entries));
     auto keyring = device->accept_keyring(case_id, *entries);
     if (!keyring.ok()) return std::move(keyring).error();
-    CASEFILE_RETURN_IF_ERROR(share_held_epochs(*keyring, recipients_by_epoch(*entries)));
+    CASEFILE_RETURN_IF_ERROR(share_held_epochs(*keyring, *recipients));
     return device->mark_held_epochs_shared(case_id);
-  }
-
-  // Who already holds each epoch, as the server lists it.
-  static std::map<std::uint32_t, std::vector<sync::DeviceId>> recipients_by_epoch(
-      const std::vector<sync::KeyringEpochEntry>& entries) {
-    std::map<std::uint32_t, std::vector<sync::DeviceId>> recipients;
-    for (const sync::KeyringEpochEntry& entry : entries) recipients[entry.epoch] = entry.recipients;
-    return recipients;
   }
 
   // The genesis epoch is signed by its one member device: its certificate
@@ -528,25 +522,31 @@ struct SyncClient::State {
   Status share_held_epochs(const sync::CaseKeyring& keyring,
                            const std::map<std::uint32_t, std::vector<sync::DeviceId>>& recipients) {
     const std::vector<std::uint32_t> held = keyring.held_epochs();
-    const auto plan = internal::plan_held_epoch_sharing(keyring.head(), device->profile().device_id, held, recipients);
+    const auto plan =
+        internal::plan_held_epoch_sharing(keyring.head(), device->profile().device_id, held, recipients);
     for (const auto& [epoch, members] : plan) {
       std::vector<std::pair<sync::DeviceId, crypto::Bytes>> wraps;
       for (const sync::DeviceId& member : members) {
-        if (!device->certified_wrapping_key(member)) CASEFILE_RETURN_IF_ERROR(cache_author_certificate(member));
+        if (!device->certified_wrapping_key(member))
+          CASEFILE_RETURN_IF_ERROR(cache_author_certificate(member));
         const auto public_key = device->certified_wrapping_key(member);
-        if (!public_key) return make_error("bad_response", "no certificate for head member " + sync::to_text(member));
+        if (!public_key)
+          return make_error("bad_response", "no certificate for head member " + sync::to_text(member));
         auto key = keyring.key(epoch);
         if (!key.ok()) return std::move(key).error();
-        auto wrap = sync::wrap_case_key(crypto::SecretBytes(*key), keyring.case_id(), epoch, member, *public_key);
+        auto wrap =
+            sync::wrap_case_key(crypto::SecretBytes(*key), keyring.case_id(), epoch, member, *public_key);
         if (!wrap.ok()) return std::move(wrap).error();
         wraps.emplace_back(member, std::move(*wrap));
       }
       auto posted = post_wraps(keyring.case_id(), epoch, wraps);
       if (posted.ok()) continue;
-      if (posted.error().code != "wrap_exists" && posted.error().code != "recipient_not_member") return posted;
+      if (posted.error().code != "wrap_exists" && posted.error().code != "recipient_not_member")
+        return posted;
       for (const auto& one : wraps) {
         auto single = post_wraps(keyring.case_id(), epoch, {one});
-        if (!single.ok() && single.error().code != "wrap_exists" && single.error().code != "recipient_not_member") {
+        if (!single.ok() && single.error().code != "wrap_exists" &&
+            single.error().code != "recipient_not_member") {
           return single;
         }
       }
@@ -558,15 +558,17 @@ struct SyncClient::State {
                     const std::vector<std::pair<sync::DeviceId, crypto::Bytes>>& wraps) {
     json::array listed;
     for (const auto& [recipient, wrap] : wraps) {
-      listed.push_back(json::object{{"device", sync::to_text(recipient)}, {"wrap", sync::bytes_to_wire_text(wrap)}});
+      listed.push_back(
+          json::object{{"device", sync::to_text(recipient)}, {"wrap", sync::bytes_to_wire_text(wrap)}});
     }
     const std::string body = json::serialize(json::object{{"wraps", listed}});
-    auto response = call(HttpsRequest{"POST",
-                                      "/v1/keys/" + sync::to_text(case_id) + "/epochs/" + std::to_string(epoch) + "/wraps",
-                                      {},
-                                      body,
-                                      {}},
-                         true);
+    auto response = call(
+        HttpsRequest{"POST",
+                     "/v1/keys/" + sync::to_text(case_id) + "/epochs/" + std::to_string(epoch) + "/wraps",
+                     {},
+                     body,
+                     {}},
+        true);
     if (!response.ok()) return std::move(response).error();
     if (response->status != 200 && response->status != 201) return internal::server_refusal(*response);
     return ok_status();

@@ -50,8 +50,40 @@ Result<std::vector<ServerKeyringHead>> decode_keyring_index(std::string_view bod
   return heads;
 }
 
+Result<std::map<std::uint32_t, std::vector<sync::DeviceId>>> decode_keyring_recipients(
+    std::string_view body) {
+  auto bad = [](const std::string& why) {
+    return make_error("bad_response", "the keyring (GET /v1/keys/{case}) is malformed: " + why);
+  };
+  auto document = sync::parse_strict_json(body);
+  if (!document.ok()) return bad(document.error().code);
+  const json::value* epochs = document->is_object() ? document->get_object().if_contains("epochs") : nullptr;
+  if (epochs == nullptr || !epochs->is_array()) return bad("no \"epochs\" array");
+  std::map<std::uint32_t, std::vector<sync::DeviceId>> recipients;
+  for (const json::value& entry : epochs->get_array()) {
+    const json::value* epoch = entry.is_object() ? entry.get_object().if_contains("epoch") : nullptr;
+    if (epoch == nullptr || !epoch->is_int64() || epoch->get_int64() < 1 ||
+        epoch->get_int64() > sync::kMaxKeyringEpoch) {
+      return bad("an epoch is malformed");
+    }
+    const auto number = static_cast<std::uint32_t>(epoch->get_int64());
+    if (recipients.contains(number)) return bad("an epoch is listed twice");
+    std::vector<sync::DeviceId>& listed = recipients[number];
+    const json::value* ids = entry.get_object().if_contains("recipients");
+    if (ids == nullptr) continue;
+    if (!ids->is_array() || ids->get_array().size() > kMaxEpochRecipients)
+      return bad("recipients is not a list");
+    for (const json::value& id : ids->get_array()) {
+      const auto device = id.is_string() ? sync::parse_id<sync::DeviceId>(id.get_string()) : std::nullopt;
+      if (!device) return bad("a recipient id is malformed");
+      listed.push_back(*device);
+    }
+  }
+  return recipients;
+}
+
 std::vector<sync::CaseId> cases_to_refresh(std::span<const ServerKeyringHead> server,
-                                           std::span<const DeviceProfileStore::KeyringHeadSummary> local) {
+                                           std::span<const KeyringHeadSummary> local) {
   std::vector<sync::CaseId> cases;
   for (const ServerKeyringHead& head : server) {
     const auto accepted = std::find_if(local.begin(), local.end(),
@@ -72,8 +104,9 @@ std::map<std::uint32_t, std::vector<sync::DeviceId>> plan_held_epoch_sharing(
     const auto listed = recipients_by_epoch.find(epoch);
     for (const sync::DeviceId& member : head.members) {
       if (member == self || member == sync::DeviceId{}) continue;
-      const bool holds = listed != recipients_by_epoch.end() &&
-                         std::find(listed->second.begin(), listed->second.end(), member) != listed->second.end();
+      const bool holds =
+          listed != recipients_by_epoch.end() &&
+          std::find(listed->second.begin(), listed->second.end(), member) != listed->second.end();
       if (!holds) plan[epoch].push_back(member);
     }
   }

@@ -33,11 +33,21 @@ inline constexpr std::size_t kMaxKeyringIndexCases = 100'000;
 // listed twice or too many cases are "bad_response".
 Result<std::vector<ServerKeyringHead>> decode_keyring_index(std::string_view body);
 
+// At most this many recipients of one epoch (the server's wrap bound).
+inline constexpr std::size_t kMaxEpochRecipients = 4096;
+
+// The "recipients" list of each epoch in a GET /v1/keys/{case} body
+// (protocol.md §5): epoch -> device ids, the recovery key as the nil id. The
+// rest of the body is sync::decode_keyring_response's to check. An epoch
+// without the member has no recipients listed. Errors: "bad_response" (not
+// an array of ids, too many, an epoch listed twice).
+Result<std::map<std::uint32_t, std::vector<sync::DeviceId>>> decode_keyring_recipients(std::string_view body);
+
 // The cases whose keyring the round fetches: the server's head differs from
 // the accepted one (or none is accepted), or the accepted head's earlier
 // epochs are not shared yet. Ascending.
 std::vector<sync::CaseId> cases_to_refresh(std::span<const ServerKeyringHead> server,
-                                           std::span<const DeviceProfileStore::KeyringHeadSummary> local);
+                                           std::span<const KeyringHeadSummary> local);
 
 // Which held epochs go to whom: for every member of `head` other than
 // `self`, each epoch in `held_epochs` whose recipients (GET /v1/keys/{case})

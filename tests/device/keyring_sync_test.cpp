@@ -56,10 +56,10 @@ TEST(KeyringIndex, RefusesEveryMalformedAnswer) {
 TEST(KeyringRefresh, FetchesCasesWhoseHeadMovedOrWhoseEpochsAreNotSharedYet) {
   const std::vector<ServerKeyringHead> server{
       {case_number(1), 2}, {case_number(2), 1}, {case_number(3), 4}, {case_number(4), 1}};
-  const std::vector<DeviceProfileStore::KeyringHeadSummary> local{
-      {case_number(1), 2, true},    // unchanged and shared: nothing to do
-      {case_number(2), 1, false},   // unchanged, sharing not done
-      {case_number(3), 3, true},    // the server has a newer head
+  const std::vector<KeyringHeadSummary> local{
+      {case_number(1), 2, true},   // unchanged and shared: nothing to do
+      {case_number(2), 1, false},  // unchanged, sharing not done
+      {case_number(3), 3, true},   // the server has a newer head
       {case_number(5), 1, true}};  // not on the server's list: left alone
   EXPECT_EQ(cases_to_refresh(server, local),
             (std::vector<sync::CaseId>{case_number(2), case_number(3), case_number(4)}));
@@ -88,6 +88,24 @@ TEST(HeldEpochSharing, OnlyEpochsThisDeviceHoldsAreShared) {
   const std::vector<std::uint32_t> held{2};  // epoch 1 never reached this device
   const auto plan = plan_held_epoch_sharing(head, device_number(1), held, {});
   EXPECT_EQ(plan, (std::map<std::uint32_t, std::vector<sync::DeviceId>>{{2, {device_number(2)}}}));
+}
+
+TEST(KeyringRecipients, ListsEachEpochsRecipients) {
+  const std::string body =
+      R"({"case": "x", "epochs": [{"epoch": 1, "manifest": "AA", "wrap": null, "recipients": [")" +
+      sync::to_text(sync::DeviceId{}) + R"(", ")" + sync::to_text(device_number(4)) +
+      R"("]}, {"epoch": 2, "manifest": "AA", "wrap": null, "recipients": []}]})";
+  auto recipients = decode_keyring_recipients(body);
+  ASSERT_TRUE(recipients.ok()) << recipients.error().message;
+  EXPECT_EQ(*recipients, (std::map<std::uint32_t, std::vector<sync::DeviceId>>{
+                             {1, {sync::DeviceId{}, device_number(4)}}, {2, {}}}));
+  for (const std::string bad : {R"({"epochs": [{"epoch": 1, "recipients": ["nope"]}]})",
+                                R"({"epochs": [{"epoch": 1, "recipients": "all"}]})",
+                                R"({"epochs": [{"epoch": 1}, {"epoch": 1}]})", R"({"epochs": 3})"}) {
+    auto refused = decode_keyring_recipients(bad);
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_EQ(refused.error().code, "bad_response");
+  }
 }
 
 }  // namespace
