@@ -7,6 +7,7 @@
 #include "tools/casefile-admin/access_commands.hpp"
 #include "tools/casefile-admin/command_line.hpp"
 #include "tools/casefile-admin/instance_commands.hpp"
+#include "tools/casefile-admin/keys_commands.hpp"
 #include "tools/casefile-admin/stats_command.hpp"
 
 int main(int argc, char** argv) {
@@ -24,6 +25,7 @@ int main(int argc, char** argv) {
   try {
     if (command == "init") return run_init(options);
     if (command == "instance") return run_instance_show(options);
+    if (is_keys_command(options)) return run_keys_command(options);
     if (is_access_command(command)) return run_access_command(options);
   } catch (const std::exception& error) {
     // Exceptions are programming errors (DESIGN §2): report, never hide.
