@@ -39,13 +39,17 @@ struct DeviceProfile {
   std::optional<crypto::X25519PublicKey> recovery_public_key;
 };
 
-// A case whose keyring this device accepted: the head's epoch, and whether
-// the device has since wrapped the earlier epochs it holds to the head's
-// members that lacked them (docs/device-sync.md).
+// A case whose keyring this device accepted: the head's epoch, whether the
+// device has since wrapped the earlier epochs it holds to the head's members
+// that lacked them (docs/device-sync.md), and whether it holds them all.
 struct KeyringHeadSummary {
   sync::CaseId case_id;
   std::uint32_t epoch = 0;
   bool held_epochs_shared = false;
+  // The device holds the key of every epoch 1..epoch. Until it does, each
+  // sync round asks again: a member device may have wrapped the missing ones
+  // to it since (a colleague added to the case).
+  bool holds_every_epoch = false;
 };
 
 // "not_enrolled", "pending", "certified".

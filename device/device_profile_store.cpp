@@ -339,7 +339,9 @@ Result<std::optional<sync::KeyringManifest>> DeviceProfileStore::keyring_head(co
 
 Result<std::vector<KeyringHeadSummary>> DeviceProfileStore::keyring_heads() {
   auto select = database_->prepare(
-      "SELECT case_id, epoch, held_epochs_shared FROM case_keyring_heads ORDER BY case_id");
+      "SELECT case_id, epoch, held_epochs_shared, (SELECT count(*) FROM case_keys WHERE case_keys.case_id = "
+      "case_keyring_heads.case_id AND case_keys.epoch <= case_keyring_heads.epoch) "
+      "FROM case_keyring_heads ORDER BY case_id");
   if (!select.ok()) return unavailable(select.error());
   std::vector<KeyringHeadSummary> heads;
   for (;;) {
@@ -348,8 +350,9 @@ Result<std::vector<KeyringHeadSummary>> DeviceProfileStore::keyring_heads() {
     if (!*row) break;
     auto id = array_from<16>(select->column_blob(0));
     if (!id) return corrupt("keyring head's case id");
-    heads.push_back(KeyringHeadSummary{sync::CaseId{*id}, static_cast<std::uint32_t>(select->column_int64(1)),
-                                       select->column_int64(2) != 0});
+    const std::int64_t epoch = select->column_int64(1);
+    heads.push_back(KeyringHeadSummary{sync::CaseId{*id}, static_cast<std::uint32_t>(epoch),
+                                       select->column_int64(2) != 0, select->column_int64(3) == epoch});
   }
   return heads;
 }

@@ -263,6 +263,7 @@ ValueRead read_value(DeviceProfileStore& keys, const sync::RecordKey& record, co
   read.sealed = declared != nullptr && declared->protection == schema::Protection::sealed;
   if (const auto* envelope = std::get_if<sync::SealedValue>(&entry.value)) {
     read.sealed = true;
+    if (auto epoch = crypto::read_envelope_epoch(envelope->envelope); epoch.ok()) read.epoch = *epoch;
     if (declared == nullptr) {
       read.unreadable = "sealed_value_invalid";  // a field this build does not know
       return read;

@@ -60,6 +60,8 @@ struct ValueRead {
   // Set when a sealed value cannot be opened here (no key for its epoch,
   // or the envelope does not open): "case_key_missing", "decrypt_failed".
   std::string unreadable;
+  // The case-key epoch a sealed value claims (its envelope's); 0 when clear.
+  std::uint32_t epoch = 0;
   sync::DeviceId author;
   std::uint64_t author_sequence = 0;
   std::uint64_t hlc_wall_millis = 0;

@@ -88,7 +88,8 @@ std::vector<sync::CaseId> cases_to_refresh(std::span<const ServerKeyringHead> se
   for (const ServerKeyringHead& head : server) {
     const auto accepted = std::find_if(local.begin(), local.end(),
                                        [&](const auto& summary) { return summary.case_id == head.case_id; });
-    if (accepted == local.end() || accepted->epoch != head.head_epoch || !accepted->held_epochs_shared) {
+    if (accepted == local.end() || accepted->epoch != head.head_epoch || !accepted->held_epochs_shared ||
+        !accepted->holds_every_epoch) {
       cases.push_back(head.case_id);
     }
   }

@@ -44,8 +44,9 @@ inline constexpr std::size_t kMaxEpochRecipients = 4096;
 Result<std::map<std::uint32_t, std::vector<sync::DeviceId>>> decode_keyring_recipients(std::string_view body);
 
 // The cases whose keyring the round fetches: the server's head differs from
-// the accepted one (or none is accepted), or the accepted head's earlier
-// epochs are not shared yet. Ascending.
+// the accepted one (or none is accepted), the accepted head's earlier epochs
+// are not shared yet, or this device lacks some epoch's key (a member may
+// have wrapped it since). Ascending.
 std::vector<sync::CaseId> cases_to_refresh(std::span<const ServerKeyringHead> server,
                                            std::span<const KeyringHeadSummary> local);
 
