@@ -39,7 +39,8 @@ TEST_F(ReplicaFileLayout, NewReplicaIsAtTheNewestSchemaVersion) {
   auto version = schema::schema_version(database);
   ASSERT_TRUE(version.ok());
   EXPECT_EQ(*version, static_cast<int>(internal::replica_migrations().size()));
-  EXPECT_EQ(*version, 2);  // 1: sync tables; 2: the device profile, certificate cache and case keys
+  EXPECT_EQ(*version, 3);  // 1: sync tables; 2: the device profile, certificate cache and case keys;
+                          // 3: case keyring heads and the recovery public key
 }
 
 TEST_F(ReplicaFileLayout, ReopeningKeepsTheSchemaAndTheData) {

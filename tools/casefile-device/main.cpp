@@ -25,6 +25,7 @@ int run(const Options& options) {
   if (command == "unlock") return run_unlock(options);
   if (command == "passphrase change") return run_passphrase_change(options);
   if (command == "storage-key rotate") return run_storage_key_rotate(options);
+  if (command == "reencrypt") return run_reencrypt(options);
   if (is_record_command(command)) return run_record_command(options);
   return run_sync_command(options);  // parse_arguments admits no other command
 }
