@@ -10,6 +10,7 @@
 
 #include "crypto/ed25519.hpp"
 #include "crypto/hash.hpp"
+#include "crypto/x25519.hpp"
 #include "sync/device_certificate.hpp"
 #include "sync/ids.hpp"
 
@@ -33,6 +34,22 @@ struct DeviceProfile {
   std::optional<crypto::Sha256Digest> authority_fingerprint;  // set by begin_enrolment
   std::optional<crypto::Ed25519PublicKey> authority_key;      // set by record_certificate
   std::optional<sync::DeviceCertificate> certificate;         // set by record_certificate
+  // The organisation's recovery key, once its authority statement verified
+  // (FieldDevice::record_recovery_key): every genesis epoch is wrapped to it.
+  std::optional<crypto::X25519PublicKey> recovery_public_key;
+};
+
+// A case whose keyring this device accepted: the head's epoch, whether the
+// device has since wrapped the earlier epochs it holds to the head's members
+// that lacked them (docs/device-sync.md), and whether it holds them all.
+struct KeyringHeadSummary {
+  sync::CaseId case_id;
+  std::uint32_t epoch = 0;
+  bool held_epochs_shared = false;
+  // The device holds the key of every epoch 1..epoch. Until it does, each
+  // sync round asks again: a member device may have wrapped the missing ones
+  // to it since (a colleague added to the case).
+  bool holds_every_epoch = false;
 };
 
 // "not_enrolled", "pending", "certified".

@@ -80,7 +80,8 @@ Status DeviceProfileStore::initialise(const sync::DeviceId& device_id,
 Result<StoredProfile> DeviceProfileStore::load() {
   auto select = database_->prepare(
       "SELECT device_id, signing_seed, wrapping_private_key, enrolment_state, server_url, server_host, "
-      "server_port, server_pin, authority_fingerprint, authority_key, certificate FROM device_profile "
+      "server_port, server_pin, authority_fingerprint, authority_key, certificate, recovery_public_key "
+      "FROM device_profile "
       "WHERE singleton = 1");
   if (!select.ok()) return unavailable(select.error());
   auto row = select->step();
@@ -123,6 +124,11 @@ Result<StoredProfile> DeviceProfileStore::load() {
     auto certificate = sync::decode_certificate(select->column_blob(10));
     if (!certificate.ok()) return corrupt("certificate");
     profile.certificate = std::move(*certificate);
+  }
+  if (!select->column_is_null(11)) {
+    auto recovery_key = array_from<crypto::kX25519KeySize>(select->column_blob(11));
+    if (!recovery_key) return corrupt("recovery public key");
+    profile.recovery_public_key = *recovery_key;
   }
   return StoredProfile{std::move(profile), std::move(*signing_key), std::move(*wrapping_key)};
 }
@@ -281,10 +287,89 @@ Result<std::vector<sync::CaseId>> DeviceProfileStore::cases_with_keys() {
 }
 
 Status DeviceProfileStore::delete_case_keys(const sync::CaseId& case_id) {
-  auto remove = database_->prepare("DELETE FROM case_keys WHERE case_id = ?");
-  if (!remove.ok()) return unavailable(remove.error());
-  remove->bind_blob(1, id_bytes(case_id));
-  if (auto ran = remove->run(); !ran.ok()) return unavailable(ran.error());
+  auto transaction = database_->begin();
+  if (!transaction.ok()) return unavailable(transaction.error());
+  for (const char* sql :
+       {"DELETE FROM case_keys WHERE case_id = ?", "DELETE FROM case_keyring_heads WHERE case_id = ?"}) {
+    auto remove = database_->prepare(sql);
+    if (!remove.ok()) return unavailable(remove.error());
+    remove->bind_blob(1, id_bytes(case_id));
+    if (auto ran = remove->run(); !ran.ok()) return unavailable(ran.error());
+  }
+  if (auto committed = transaction->commit(); !committed.ok()) return unavailable(committed.error());
+  return ok_status();
+}
+
+Status DeviceProfileStore::save_recovery_public_key(const crypto::X25519PublicKey& recovery_public_key) {
+  return update_profile(
+      *database_, "UPDATE device_profile SET recovery_public_key = ? WHERE singleton = 1",
+      [&](schema::Statement& update) { update.bind_blob(1, array_bytes(recovery_public_key)); });
+}
+
+Status DeviceProfileStore::store_keyring(const sync::KeyringManifest& head,
+                                         const std::vector<CaseKey>& keys) {
+  auto transaction = database_->begin();
+  if (!transaction.ok()) return unavailable(transaction.error());
+  // On failure the transaction is dropped uncommitted: nothing is kept.
+  // REQUIRES (store_keyring's header): no transaction is open here.
+  for (const CaseKey& key : keys) CASEFILE_RETURN_IF_ERROR(store_case_key(head.case_id, key.epoch, key.key));
+  // The same head again keeps its held_epochs_shared; a new head starts at 0.
+  auto upsert = database_->prepare(
+      "INSERT OR REPLACE INTO case_keyring_heads (case_id, epoch, manifest, held_epochs_shared) "
+      "VALUES (?1, ?2, ?3, coalesce((SELECT held_epochs_shared FROM case_keyring_heads "
+      "WHERE case_id = ?1 AND epoch = ?2), 0))");
+  if (!upsert.ok()) return unavailable(upsert.error());
+  upsert->bind_blob(1, id_bytes(head.case_id))
+      .bind_int64(2, head.epoch)
+      .bind_blob(3, sync::encode_manifest(head));
+  if (auto ran = upsert->run(); !ran.ok()) return unavailable(ran.error());
+  if (auto committed = transaction->commit(); !committed.ok()) return unavailable(committed.error());
+  return ok_status();
+}
+
+Result<std::optional<sync::KeyringManifest>> DeviceProfileStore::keyring_head(const sync::CaseId& case_id) {
+  auto select = database_->prepare("SELECT epoch, manifest FROM case_keyring_heads WHERE case_id = ?");
+  if (!select.ok()) return unavailable(select.error());
+  select->bind_blob(1, id_bytes(case_id));
+  auto row = select->step();
+  if (!row.ok()) return unavailable(row.error());
+  if (!*row) return std::optional<sync::KeyringManifest>();
+  auto manifest = sync::decode_manifest(select->column_blob(1));
+  if (!manifest.ok() || manifest->case_id != case_id ||
+      manifest->epoch != static_cast<std::uint64_t>(select->column_int64(0))) {
+    return corrupt("keyring head");
+  }
+  return std::optional<sync::KeyringManifest>(std::move(*manifest));
+}
+
+Result<std::vector<KeyringHeadSummary>> DeviceProfileStore::keyring_heads() {
+  auto select = database_->prepare(
+      "SELECT case_id, epoch, held_epochs_shared, (SELECT count(*) FROM case_keys WHERE case_keys.case_id = "
+      "case_keyring_heads.case_id AND case_keys.epoch <= case_keyring_heads.epoch) "
+      "FROM case_keyring_heads ORDER BY case_id");
+  if (!select.ok()) return unavailable(select.error());
+  std::vector<KeyringHeadSummary> heads;
+  for (;;) {
+    auto row = select->step();
+    if (!row.ok()) return unavailable(row.error());
+    if (!*row) break;
+    auto id = array_from<16>(select->column_blob(0));
+    if (!id) return corrupt("keyring head's case id");
+    const std::int64_t epoch = select->column_int64(1);
+    heads.push_back(KeyringHeadSummary{sync::CaseId{*id}, static_cast<std::uint32_t>(epoch),
+                                       select->column_int64(2) != 0, select->column_int64(3) == epoch});
+  }
+  return heads;
+}
+
+Status DeviceProfileStore::mark_held_epochs_shared(const sync::CaseId& case_id) {
+  auto update = database_->prepare("UPDATE case_keyring_heads SET held_epochs_shared = 1 WHERE case_id = ?");
+  if (!update.ok()) return unavailable(update.error());
+  update->bind_blob(1, id_bytes(case_id));
+  if (auto ran = update->run(); !ran.ok()) return unavailable(ran.error());
+  if (database_->changes() != 1) {
+    return make_error("keyring_head_missing", "this device has accepted no keyring head of the case");
+  }
   return ok_status();
 }
 

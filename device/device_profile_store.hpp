@@ -1,7 +1,9 @@
 // DeviceProfileStore: the device's own tables in its replica file (migration
 // 2 of device/internal/replica_migrations.cpp): its identity and private keys,
 // enrolment, server endpoint, authority, certificate, the certificate cache
-// of other devices, the session token, case keys and the last completed sync.
+// of other devices, the session token, case keys and the last completed sync;
+// and (migration 3) each case's accepted keyring head and the organisation's
+// recovery public key.
 //
 // The file is encrypted under the storage key, so the private keys rest
 // encrypted; they are read into crypto::SecretBytes only. Borrows the
@@ -25,6 +27,7 @@
 #include "schema/database.hpp"
 #include "sync/device_certificate.hpp"
 #include "sync/ids.hpp"
+#include "sync/keyring_manifest.hpp"
 
 namespace casefile::device {
 
@@ -81,7 +84,23 @@ class DeviceProfileStore {
   Result<std::optional<CaseKey>> newest_case_key(const sync::CaseId& case_id);
   Result<std::optional<crypto::SecretBytes>> case_key(const sync::CaseId& case_id, std::uint32_t epoch);
   Result<std::vector<sync::CaseId>> cases_with_keys();
+  // Deletes the case's keys and its keyring head, in one transaction.
   Status delete_case_keys(const sync::CaseId& case_id);
+
+  // REQUIRES: the caller verified the statement (FieldDevice::record_recovery_key).
+  Status save_recovery_public_key(const crypto::X25519PublicKey& recovery_public_key);
+
+  // The keyring of a case as verified: every key in `keys` (epoch -> key) and
+  // `head` as the accepted head, whose held_epochs_shared starts at 0, in one
+  // transaction; the same head again keeps its held_epochs_shared.
+  // REQUIRES: the caller verified the chain through the old head.
+  // Errors: store_case_key's.
+  Status store_keyring(const sync::KeyringManifest& head, const std::vector<CaseKey>& keys);
+  Result<std::optional<sync::KeyringManifest>> keyring_head(const sync::CaseId& case_id);
+  // Every case with an accepted head, by case id.
+  Result<std::vector<KeyringHeadSummary>> keyring_heads();
+  // Errors: "keyring_head_missing" (no head for the case).
+  Status mark_held_epochs_shared(const sync::CaseId& case_id);
 
  private:
   schema::Database* database_;

@@ -11,6 +11,8 @@
 #include "device/device_vault.hpp"
 #include "schema/intake_schema.hpp"
 #include "schema/record_write_validation.hpp"
+#include "sync/case_key_wrap.hpp"
+#include "sync/recovery_key_statement.hpp"
 #include "sync/schema_change_validator.hpp"
 
 namespace casefile::device {
@@ -178,7 +180,30 @@ Status validate_write(internal::DeviceContext& state, const sync::RecordKey& rec
   return schema::validate_record_write(write, schema::ValidationLevel::device);
 }
 
-// The field values to write: sealed fields sealed under the case's newest
+// The key new writes of the case use (field_device.hpp, write()).
+Result<CaseKey> write_key(DeviceProfileStore& keys, const sync::CaseId& case_id) {
+  auto head = keys.keyring_head(case_id);
+  if (!head.ok()) return std::move(head).error();
+  if (!head->has_value()) {
+    auto newest = keys.newest_case_key(case_id);
+    if (!newest.ok()) return std::move(newest).error();
+    if (!newest->has_value()) {
+      return make_error("case_key_missing",
+                        "this device holds no key of the case, so it cannot seal a value");
+    }
+    return std::move(**newest);
+  }
+  const std::uint32_t epoch = (*head)->epoch;
+  auto key = keys.case_key(case_id, epoch);
+  if (!key.ok()) return std::move(key).error();
+  if (!key->has_value()) {
+    return make_error("case_key_unavailable", "this device does not hold epoch " + std::to_string(epoch) +
+                                                  ", the case's newest, so it cannot write to the case");
+  }
+  return CaseKey{epoch, std::move(**key)};
+}
+
+// The field values to write: sealed fields sealed under the case's write
 // epoch, clear ones as they are. REQUIRES: validated.
 Result<std::vector<sync::FieldWrite>> seal_fields(internal::DeviceContext& state,
                                                   const sync::RecordKey& record, const PlainFields& fields) {
@@ -193,13 +218,9 @@ Result<std::vector<sync::FieldWrite>> seal_fields(internal::DeviceContext& state
       continue;
     }
     if (!case_key) {
-      auto newest = state.profile_store->newest_case_key(record.case_id);
-      if (!newest.ok()) return std::move(newest).error();
-      if (!newest->has_value()) {
-        return make_error("case_key_missing",
-                          "this device holds no key of the case, so it cannot seal " + name);
-      }
-      case_key = std::move(**newest);
+      auto key = write_key(*state.profile_store, record.case_id);
+      if (!key.ok()) return std::move(key).error();
+      case_key = std::move(*key);
     }
     const crypto::SecretBytes plaintext = encode_sealed_plaintext(value);
     auto envelope = crypto::seal_field(context.for_field(record, name), case_key->epoch, case_key->key.view(),
@@ -242,6 +263,7 @@ ValueRead read_value(DeviceProfileStore& keys, const sync::RecordKey& record, co
   read.sealed = declared != nullptr && declared->protection == schema::Protection::sealed;
   if (const auto* envelope = std::get_if<sync::SealedValue>(&entry.value)) {
     read.sealed = true;
+    if (auto epoch = crypto::read_envelope_epoch(envelope->envelope); epoch.ok()) read.epoch = *epoch;
     if (declared == nullptr) {
       read.unreadable = "sealed_value_invalid";  // a field this build does not know
       return read;
@@ -615,6 +637,223 @@ std::vector<sync::CaseId> FieldDevice::cases_with_keys() {
 
 sync::Replica& FieldDevice::replica() { return *state_->replica; }
 SqlcipherReplicaStore& FieldDevice::store() { return *state_->store; }
+
+// --- Case keyrings ---
+
+Result<std::optional<sync::KeyringManifest>> FieldDevice::keyring_head(const sync::CaseId& case_id) {
+  if (!state_->store) return wiped();
+  return state_->profile_store->keyring_head(case_id);
+}
+
+Result<sync::CaseKeyring> FieldDevice::accept_keyring(const sync::CaseId& case_id,
+                                                      std::span<const sync::KeyringEpochEntry> entries) {
+  if (!state_->store) return wiped();
+  if (!state_->profile.authority_key) {
+    return make_error("not_certified", "this device has no authority key to verify keyrings with");
+  }
+  auto accepted = state_->profile_store->keyring_head(case_id);
+  if (!accepted.ok()) return std::move(accepted).error();
+  const sync::DeviceSigningKeyLookup signers = [this](const sync::DeviceId& device) {
+    return author_key(device);
+  };
+  auto keyring = sync::CaseKeyring::open(case_id, entries, *state_->profile.authority_key, signers,
+                                         state_->profile.device_id, *state_->wrapping_key, *accepted);
+  if (!keyring.ok()) return std::move(keyring).error();
+  std::vector<CaseKey> keys;
+  for (const std::uint32_t epoch : keyring->held_epochs()) {
+    auto key = keyring->key(epoch);
+    if (!key.ok()) return std::move(key).error();
+    keys.push_back(CaseKey{epoch, crypto::SecretBytes(*key)});
+  }
+  CASEFILE_RETURN_IF_ERROR(state_->profile_store->store_keyring(keyring->head(), keys));
+  return keyring;
+}
+
+Result<std::vector<sync::CaseId>> FieldDevice::cases_awaiting_genesis() {
+  if (!state_->store) return wiped();
+  auto cases = state_->profile_store->cases_with_keys();
+  if (!cases.ok()) return std::move(cases).error();
+  auto heads = state_->profile_store->keyring_heads();
+  if (!heads.ok()) return std::move(heads).error();
+  std::erase_if(*cases, [&](const sync::CaseId& case_id) {
+    return std::any_of(heads->begin(), heads->end(),
+                       [&](const auto& head) { return head.case_id == case_id; });
+  });
+  return cases;
+}
+
+Result<GenesisEpoch> FieldDevice::prepare_genesis(const sync::CaseId& case_id, std::int64_t now_ms) {
+  if (!state_->store) return wiped();
+  const DeviceProfile& profile = state_->profile;
+  if (profile.state != EnrolmentState::certified || !profile.authority_fingerprint) {
+    return make_error("not_certified", "only a certified device signs a genesis keyring manifest");
+  }
+  if (!profile.recovery_public_key) {
+    return make_error("recovery_key_missing",
+                      "this device does not hold the organisation's recovery key yet");
+  }
+  auto key = state_->profile_store->case_key(case_id, 1);
+  if (!key.ok()) return std::move(key).error();
+  if (!key->has_value())
+    return make_error("case_key_missing", "this device holds no epoch 1 key of the case");
+  auto plan = sync::plan_first_epoch(case_id, {profile.device_id}, *profile.recovery_public_key,
+                                     crypto::kEnvelopeVersion, std::move(**key), now_ms);
+  if (!plan.ok()) return std::move(plan).error();
+  plan->manifest.authority_fingerprint = *profile.authority_fingerprint;
+  const std::vector<sync::RecipientKey> recipients{{profile.device_id, state_->wrapping_key->public_key()},
+                                                   {sync::kRecoveryRecipient, *profile.recovery_public_key}};
+  auto wraps = sync::wrap_rotation(*plan, recipients);
+  if (!wraps.ok()) return std::move(wraps).error();
+  auto signed_manifest = sync::sign_genesis_manifest(std::move(plan->manifest), *state_->signing_key);
+  if (!signed_manifest.ok()) return std::move(signed_manifest).error();
+  return GenesisEpoch{std::move(*signed_manifest), std::move(*wraps)};
+}
+
+Status FieldDevice::record_recovery_key(const crypto::X25519PublicKey& recovery_public_key,
+                                        const crypto::Ed25519Signature& statement_signature) {
+  if (!state_->store) return wiped();
+  if (!state_->profile.authority_key) {
+    return make_error("not_certified", "this device has no authority key to verify the recovery key with");
+  }
+  if (auto verified = sync::verify_recovery_key_statement(recovery_public_key, statement_signature,
+                                                          *state_->profile.authority_key);
+      !verified.ok()) {
+    return make_error("recovery_key_invalid",
+                      "the recovery key statement does not verify: " + verified.error().code);
+  }
+  CASEFILE_RETURN_IF_ERROR(state_->profile_store->save_recovery_public_key(recovery_public_key));
+  state_->profile.recovery_public_key = recovery_public_key;
+  return ok_status();
+}
+
+std::optional<crypto::X25519PublicKey> FieldDevice::certified_wrapping_key(const sync::DeviceId& device) {
+  if (!state_->store) return std::nullopt;
+  if (device == state_->profile.device_id) return state_->wrapping_key->public_key();
+  auto cached = state_->profile_store->cached_certificate(device);
+  if (!cached.ok() || !cached->has_value()) return std::nullopt;
+  return (*cached)->wrapping_public_key;
+}
+
+Status FieldDevice::mark_held_epochs_shared(const sync::CaseId& case_id) {
+  if (!state_->store) return wiped();
+  return state_->profile_store->mark_held_epochs_shared(case_id);
+}
+
+Result<std::vector<KeyringHeadSummary>> FieldDevice::keyring_heads() {
+  if (!state_->store) return wiped();
+  return state_->profile_store->keyring_heads();
+}
+
+// --- Re-encryption ---
+
+namespace {
+
+// What re-encryption does with one record: the plaintexts of the sealed
+// values to re-seal under `head_epoch`, and the counts of what it leaves.
+PlainFields values_to_reseal(DeviceProfileStore& keys, const sync::RecordState& state,
+                             std::uint32_t head_epoch, ReencryptReport& report) {
+  PlainFields fields;
+  for (const auto& [name, field_register] : state.fields()) {
+    const sync::RegisterEntry* winner = field_register.winner();
+    if (winner == nullptr) continue;
+    const bool sealed = std::any_of(field_register.entries().begin(), field_register.entries().end(),
+                                    [](const sync::RegisterEntry& entry) {
+                                      return std::holds_alternative<sync::SealedValue>(entry.value);
+                                    });
+    if (!sealed) continue;
+    if (field_register.in_conflict()) {
+      ++report.fields_in_conflict;
+      continue;
+    }
+    const auto& envelope = std::get<sync::SealedValue>(winner->value);
+    auto epoch = crypto::read_envelope_epoch(envelope.envelope);
+    if (epoch.ok() && *epoch >= head_epoch) {
+      ++report.values_current;
+      continue;
+    }
+    const schema::FieldDeclaration* declared = find_declaration(state.key().collection, name);
+    auto value = declared == nullptr || !epoch.ok()
+                     ? Result<PlainValue>(make_error("decrypt_failed", "unknown field or malformed envelope"))
+                     : open_sealed(keys, state.key(), name, declared->type, envelope);
+    if (!value.ok()) {
+      ++report.values_unreadable;
+      continue;
+    }
+    fields.emplace(name, std::move(*value));
+  }
+  return fields;
+}
+
+}  // namespace
+
+Result<ReencryptReport> FieldDevice::reencrypt_case(const sync::CaseId& case_id,
+                                                    const ReencryptProgressCallback& progress,
+                                                    std::int64_t now_ms, std::size_t batch_records) {
+  if (!state_->store) return wiped();
+  if (batch_records == 0)
+    return make_error("invalid_argument", "a re-encryption batch holds at least one record");
+  auto head = state_->profile_store->keyring_head(case_id);
+  if (!head.ok()) return std::move(head).error();
+  if (!head->has_value()) {
+    return make_error("keyring_head_missing", "this device has accepted no keyring of the case: sync first");
+  }
+  ReencryptReport report;
+  report.epoch = (*head)->epoch;
+  auto head_key = state_->profile_store->case_key(case_id, report.epoch);
+  if (!head_key.ok()) return std::move(head_key).error();
+  if (!head_key->has_value()) {
+    return make_error("case_key_unavailable", "this device does not hold epoch " +
+                                                  std::to_string(report.epoch) + ", the case's newest");
+  }
+  auto records = list_records(case_id);
+  if (!records.ok()) return std::move(records).error();
+  const std::uint64_t total = records->size();
+
+  // One batch: one transaction. On any failure the batch is rolled back and
+  // the replica reopened from the file, whose meta did not move.
+  auto run_batch = [&](std::size_t begin, std::size_t end) -> Status {
+    CASEFILE_RETURN_IF_ERROR(state_->store->begin_commit_group());
+    auto rewrite = [&]() -> Status {
+      for (std::size_t i = begin; i < end; ++i) {
+        auto current = state_->store->load_record((*records)[i]);
+        if (!current.ok()) return std::move(current).error();
+        if (!current->has_value() || (*current)->is_deleted() || (*current)->has_edit_delete_conflict())
+          continue;
+        const PlainFields fields = values_to_reseal(*state_->profile_store, **current, report.epoch, report);
+        if (fields.empty()) continue;
+        auto written = write_record(*state_, (*records)[i], *current, fields, now_ms);
+        if (!written.ok()) {
+          if (written.error().code != "record_finalized") return written;
+          ++report.records_immutable;
+          continue;
+        }
+        ++report.records_rewritten;
+        report.values_rewritten += fields.size();
+      }
+      return state_->store->finish_commit_group();
+    };
+    if (auto done = rewrite(); !done.ok()) {
+      state_->store->abandon_commit_group();
+      auto reopened = sync::Replica::open(state_->profile.device_id, *state_->store);
+      if (!reopened.ok()) return std::move(reopened).error();
+      state_->replica.emplace(std::move(*reopened));
+      return done;
+    }
+    return ok_status();
+  };
+
+  for (std::size_t begin = 0; begin < records->size(); begin += batch_records) {
+    const std::size_t end = std::min(records->size(), begin + batch_records);
+    CASEFILE_RETURN_IF_ERROR(run_batch(begin, end));
+    report.records = end;
+    if (progress && !progress(ReencryptProgress{end, total})) {
+      return make_error("reencrypt_cancelled", "re-encryption stopped after " + std::to_string(end) + " of " +
+                                                   std::to_string(total) +
+                                                   " records; run it again to resume");
+    }
+  }
+  return report;
+}
 
 Status FieldDevice::purge_case(const sync::CaseId& case_id) {
   if (!state_->store) return wiped();

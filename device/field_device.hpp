@@ -24,9 +24,11 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <variant>
 #include <vector>
@@ -40,8 +42,10 @@
 #include "device/device_profile.hpp"
 #include "device/sealed_value.hpp"
 #include "device/sqlcipher_replica_store.hpp"
+#include "sync/case_keyring.hpp"
 #include "sync/device_certificate.hpp"
 #include "sync/ids.hpp"
+#include "sync/keyring_manifest.hpp"
 #include "sync/replica.hpp"
 
 namespace casefile::device {
@@ -56,6 +60,8 @@ struct ValueRead {
   // Set when a sealed value cannot be opened here (no key for its epoch,
   // or the envelope does not open): "case_key_missing", "decrypt_failed".
   std::string unreadable;
+  // The case-key epoch a sealed value claims (its envelope's); 0 when clear.
+  std::uint32_t epoch = 0;
   sync::DeviceId author;
   std::uint64_t author_sequence = 0;
   std::uint64_t hlc_wall_millis = 0;
@@ -83,6 +89,35 @@ struct DeviceStatus {
   std::uint64_t records = 0;
   std::uint64_t fields_in_conflict = 0;
   std::optional<std::int64_t> last_sync_ms;  // last sync that completed
+};
+
+// Epoch 1 of a case this device created, for PUT /v1/keys/{case}/epochs/1:
+// the manifest (members = this device) signed under the genesis label with
+// the device's signing key, and the case key wrapped to this device and to
+// the recovery key (under kRecoveryRecipient).
+struct GenesisEpoch {
+  sync::KeyringManifest manifest;
+  std::vector<sync::RecipientWrap> wraps;
+};
+
+// Re-encryption of one case (FieldDevice::reencrypt_case).
+struct ReencryptProgress {
+  std::uint64_t records_done = 0;  // records looked at so far
+  std::uint64_t records_total = 0;
+};
+// Called after each committed batch; returning false stops the pass after
+// that batch ("reencrypt_cancelled"); running it again resumes.
+using ReencryptProgressCallback = std::function<bool(const ReencryptProgress&)>;
+
+struct ReencryptReport {
+  std::uint32_t epoch = 0;               // the head epoch values were sealed under
+  std::uint64_t records = 0;             // records of the case looked at
+  std::uint64_t records_rewritten = 0;   // records that got a change
+  std::uint64_t values_rewritten = 0;    // sealed values re-sealed under `epoch`
+  std::uint64_t values_current = 0;      // sealed values already under `epoch`
+  std::uint64_t fields_in_conflict = 0;  // skipped: a person resolves them first
+  std::uint64_t values_unreadable = 0;   // skipped: no key for their epoch here, or they do not open
+  std::uint64_t records_immutable = 0;   // skipped: finalized or final on creation (write an amendment)
 };
 
 struct CreateOptions {
@@ -147,10 +182,15 @@ class FieldDevice {
   Result<sync::CaseId> create_case(const PlainFields& fields, std::int64_t now_ms);
   // Writes fields of a record (record_id nullopt: a new record with a random
   // id). Validates at ValidationLevel::device against the current schema
-  // (overlaying the record as this replica shows it), seals sealed fields with
-  // the case's newest epoch, and records one change (replica + outbox, one
-  // transaction). Errors: the schema's codes, "case_key_missing",
-  // "record_unknown", the store's.
+  // (overlaying the record as this replica shows it), seals sealed fields
+  // under the write epoch, and records one change (replica + outbox, one
+  // transaction). The write epoch is the accepted keyring head's, and only
+  // that: "case_key_unavailable" when this device does not hold it (a device
+  // the head excluded must not write under older epochs it still holds).
+  // Before a case's first keyring (created here, genesis not yet uploaded) it
+  // is the newest key held. Errors: the schema's codes, "case_key_missing"
+  // (no key of the case at all), "case_key_unavailable", "record_unknown",
+  // the store's.
   Result<sync::RecordKey> write(const sync::CaseId& case_id, std::string_view collection,
                                 std::optional<sync::RecordId> record_id, const PlainFields& fields,
                                 std::int64_t now_ms);
@@ -169,15 +209,60 @@ class FieldDevice {
   Result<std::vector<sync::QuarantinedChange>> quarantine();
   Result<DeviceStatus> status();
 
-  // --- Case keys (local; distribution is the keys issue's) ---
+  // Re-seals, under the case's head epoch, every sealed value whose epoch is
+  // older, as ordinary changes (replica + outbox: they sync like any edit).
+  // Skips fields in conflict, values already at the head, values it cannot
+  // open, and records that cannot change (finalized). Commits `batch_records`
+  // records per transaction, so a crash loses at most the batch in progress
+  // and never half a record; running it again resumes (idempotent once done).
+  // Errors: "case_key_unavailable" (the head epoch's key is not held here),
+  // "keyring_head_missing" (no accepted head: sync first),
+  // "reencrypt_cancelled", "invalid_argument", the store's.
+  Result<ReencryptReport> reencrypt_case(const sync::CaseId& case_id,
+                                         const ReencryptProgressCallback& progress, std::int64_t now_ms,
+                                         std::size_t batch_records = 500);
+
+  // --- Case keys and keyrings (docs/device.md "Case keyrings") ---
+  // Stores one epoch's key without a manifest (tests and the creating device).
   Status store_case_key(const sync::CaseId& case_id, std::uint32_t epoch, const crypto::SecretBytes& key);
   std::vector<sync::CaseId> cases_with_keys();
+
+  // The newest keyring manifest this device accepted for the case; nullopt
+  // before its first keyring (a case created here whose genesis is not yet
+  // uploaded, or one never synced).
+  Result<std::optional<sync::KeyringManifest>> keyring_head(const sync::CaseId& case_id);
+  // Verifies the case's whole chain as GET /v1/keys/{case} gives it
+  // (CaseKeyring::open: against the authority key and the accepted head;
+  // genesis signers from the certificate cache, author_key()), then stores
+  // the keys it opens and its head as the accepted head, in one transaction.
+  // Nothing is stored on error. Errors: "not_certified", CaseKeyring::open's
+  // ("keyring_epoch_lower", "keyring_chain_broken", "keyring_format_lowered",
+  // "keyring_signature_invalid", "keyring_case_mismatch",
+  // "case_key_unwrap_failed", ...), "case_key_conflict", the store's.
+  Result<sync::CaseKeyring> accept_keyring(const sync::CaseId& case_id,
+                                           std::span<const sync::KeyringEpochEntry> entries);
+  // Cases created here whose keyring has no accepted head yet: their genesis
+  // epoch is still to upload (ascending).
+  Result<std::vector<sync::CaseId>> cases_awaiting_genesis();
+  // Epoch 1 of such a case. Errors: "not_certified", "recovery_key_missing"
+  // (record_recovery_key first), "case_key_missing", the signer's.
+  Result<GenesisEpoch> prepare_genesis(const sync::CaseId& case_id, std::int64_t now_ms);
+  // Verifies the authority's recovery key statement (sync/) and keeps the
+  // key. Errors: "not_certified", "recovery_key_invalid", the store's.
+  Status record_recovery_key(const crypto::X25519PublicKey& recovery_public_key,
+                             const crypto::Ed25519Signature& statement_signature);
+  // The wrapping key of a certified device, from the certificate cache.
+  std::optional<crypto::X25519PublicKey> certified_wrapping_key(const sync::DeviceId& device);
+  // The sync round shared the held epochs with the head's members.
+  Status mark_held_epochs_shared(const sync::CaseId& case_id);
+  // Cases with an accepted head: head epoch, and whether that is done.
+  Result<std::vector<KeyringHeadSummary>> keyring_heads();
 
   // --- Sync plumbing (device/sync_client.hpp) ---
   sync::Replica& replica();
   SqlcipherReplicaStore& store();
-  // Removes every record, outbox change and case key of a case this device
-  // may no longer read (its user's membership was removed).
+  // Removes every record, outbox change, case key and the keyring head of a
+  // case this device may no longer read (its user's membership was removed).
   Status purge_case(const sync::CaseId& case_id);
   // Obeys a verified wipe order: destroys storage.key, duress.key and the
   // replica files (overwritten, then unlinked). The object is unusable after.

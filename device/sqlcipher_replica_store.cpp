@@ -126,6 +126,11 @@ Status SqlcipherReplicaStore::commit(const sync::ReplicaCommit& commit) {
   for (const sync::QuarantinedChange& entry : commit.quarantine_append) {
     CASEFILE_RETURN_IF_ERROR(check_storable(entry.change));
   }
+  if (commit_group_) {
+    // Inside a group a failed write leaves the batch to abandon_commit_group().
+    if (auto written = write_commit(commit); !written.ok()) return unavailable(written.error());
+    return ok_status();
+  }
   auto transaction = database_.begin();
   if (!transaction.ok()) return unavailable(transaction.error());
   // On failure the transaction is dropped uncommitted, which rolls it back.
@@ -258,6 +263,24 @@ Status SqlcipherReplicaStore::purge_case(const sync::CaseId& case_id) {
   if (auto committed = transaction->commit(); !committed.ok()) return unavailable(committed.error());
   return ok_status();
 }
+
+Status SqlcipherReplicaStore::begin_commit_group() {
+  if (commit_group_) return make_error("invalid_argument", "a commit group is already open");
+  auto transaction = database_.begin();
+  if (!transaction.ok()) return unavailable(transaction.error());
+  commit_group_.emplace(std::move(*transaction));
+  return ok_status();
+}
+
+Status SqlcipherReplicaStore::finish_commit_group() {
+  if (!commit_group_) return make_error("invalid_argument", "no commit group is open");
+  auto committed = commit_group_->commit();
+  commit_group_.reset();  // rolls back if the commit failed
+  if (!committed.ok()) return unavailable(committed.error());
+  return ok_status();
+}
+
+void SqlcipherReplicaStore::abandon_commit_group() { commit_group_.reset(); }
 
 Status SqlcipherReplicaStore::rekey(const crypto::SecretBytes& new_key) {
   if (auto rekeyed = database_.rekey(new_key); !rekeyed.ok()) return unavailable(rekeyed.error());

@@ -29,6 +29,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "base/result.hpp"
@@ -67,6 +68,16 @@ class SqlcipherReplicaStore final : public sync::ReplicaStore {
   // a case the replica does not hold succeeds.
   Status purge_case(const sync::CaseId& case_id);
 
+  // Groups every commit() until finish_commit_group() into one transaction,
+  // so a long pass of local changes (re-encryption) commits in batches: a
+  // crash loses the batch in progress, whole. Groups do not nest, and other
+  // methods that open their own transaction fail inside one.
+  // abandon_commit_group() rolls the batch back: the caller must then reopen
+  // any sync::Replica on this store, whose meta ran ahead of the file.
+  Status begin_commit_group();
+  Status finish_commit_group();
+  void abandon_commit_group();
+
   // Re-encrypts the file under `new_key` (schema::Database::rekey).
   // REQUIRES: no other connection to the file.
   Status rekey(const crypto::SecretBytes& new_key);
@@ -83,6 +94,8 @@ class SqlcipherReplicaStore final : public sync::ReplicaStore {
   Status write_commit(const sync::ReplicaCommit& commit);
 
   schema::Database database_;
+  // Declared after database_, so a group still open is rolled back first.
+  std::optional<schema::Transaction> commit_group_;
 };
 
 }  // namespace casefile::device

@@ -9,11 +9,14 @@
 #include <thread>
 
 #include "crypto/random.hpp"
+#include "device/internal/keyring_sync.hpp"
 #include "device/internal/server_reply.hpp"
 #include "device/tls_pins.hpp"
+#include "sync/case_key_wrap.hpp"
 #include "sync/change_json.hpp"
 #include "sync/device_authentication.hpp"
 #include "sync/device_certificate.hpp"
+#include "sync/keyring_response.hpp"
 #include "sync/pull.hpp"
 #include "sync/response_json.hpp"
 
@@ -395,6 +398,183 @@ struct SyncClient::State {
     return device->replica().apply_pull_page(page, lookup, static_cast<std::uint64_t>(now_ms()));
   }
 
+  // --- Case keyrings (docs/device-sync.md, "Case keys") ---
+
+  // GET /v1/authority's recovery key statement, verified and kept; needed
+  // before the first genesis upload. Errors: "recovery_key_missing" (the
+  // instance has no statement yet: an admin command writes it),
+  // "bad_response", FieldDevice::record_recovery_key's.
+  Status fetch_recovery_key() {
+    auto body = call_json(HttpsRequest{"GET", "/v1/authority", {}, {}, {}}, false, 200);
+    if (!body.ok()) return std::move(body).error();
+    const json::value* key_text = body->if_contains("recovery_public_key");
+    const json::value* signature_text = body->if_contains("recovery_key_signature");
+    if (key_text == nullptr || signature_text == nullptr) {
+      return make_error("bad_response", "the authority answer has no recovery key members");
+    }
+    if (key_text->is_null() || signature_text->is_null()) {
+      return make_error("recovery_key_missing",
+                        "the server has no recovery key statement yet; an admin command writes it");
+    }
+    // Both are lower-case hex (protocol.md §2.1).
+    crypto::X25519PublicKey key{};
+    crypto::Ed25519Signature signature{};
+    crypto::Bytes key_bytes;
+    crypto::Bytes signature_bytes;
+    if (!key_text->is_string() || !signature_text->is_string() ||
+        !crypto::from_hex(key_text->get_string(), key_bytes) || key_bytes.size() != key.size() ||
+        !crypto::from_hex(signature_text->get_string(), signature_bytes) ||
+        signature_bytes.size() != signature.size()) {
+      return make_error("bad_response", "the recovery key statement is malformed");
+    }
+    std::copy(key_bytes.begin(), key_bytes.end(), key.begin());
+    std::copy(signature_bytes.begin(), signature_bytes.end(), signature.begin());
+    return device->record_recovery_key(key, signature);
+  }
+
+  // Uploads epoch 1 of every case created here whose keyring has no head
+  // yet, after the case is registered and before any of its changes is
+  // pushed (the server must never hold a change no member can read). A
+  // retried upload the server already stored (409) is left for the refresh
+  // to fetch and accept.
+  Status upload_pending_genesis(const std::vector<sync::CaseId>& refused) {
+    auto pending = device->cases_awaiting_genesis();
+    if (!pending.ok()) return std::move(pending).error();
+    for (const sync::CaseId& case_id : *pending) {
+      if (std::find(refused.begin(), refused.end(), case_id) != refused.end()) continue;
+      if (!device->profile().recovery_public_key) CASEFILE_RETURN_IF_ERROR(fetch_recovery_key());
+      auto genesis = device->prepare_genesis(case_id, now_ms());
+      if (!genesis.ok()) return std::move(genesis).error();
+      json::array wraps;
+      for (const sync::RecipientWrap& wrap : genesis->wraps) {
+        wraps.push_back(json::object{{"device", sync::to_text(wrap.recipient)},
+                                     {"wrap", sync::bytes_to_wire_text(wrap.wrap)}});
+      }
+      const crypto::Bytes manifest = sync::encode_manifest(genesis->manifest);
+      const std::string body =
+          json::serialize(json::object{{"manifest", sync::bytes_to_wire_text(manifest)}, {"wraps", wraps}});
+      auto response =
+          call(HttpsRequest{"PUT", "/v1/keys/" + sync::to_text(case_id) + "/epochs/1", {}, body, {}}, true);
+      if (!response.ok()) return std::move(response).error();
+      if (response->status == 409) continue;  // stored before: refresh_case_keyrings accepts it
+      if (response->status != 200 && response->status != 201) return internal::server_refusal(*response);
+      // What the server now holds, accepted through the one verifying path.
+      const std::vector<sync::KeyringEpochEntry> entries{
+          sync::KeyringEpochEntry{1, manifest, own_wrap(genesis->wraps)}};
+      auto accepted = device->accept_keyring(case_id, entries);
+      if (!accepted.ok()) return std::move(accepted).error();
+    }
+    return ok_status();
+  }
+
+  std::optional<crypto::Bytes> own_wrap(const std::vector<sync::RecipientWrap>& wraps) const {
+    for (const sync::RecipientWrap& wrap : wraps) {
+      if (wrap.recipient == device->profile().device_id) return wrap.wrap;
+    }
+    return std::nullopt;
+  }
+
+  // GET /v1/keys, then each case whose head moved (or whose earlier epochs
+  // are not shared yet): fetch, verify and store its keyring, then share.
+  Status refresh_case_keyrings() {
+    auto index_body = call(HttpsRequest{"GET", "/v1/keys", {}, {}, {}}, true);
+    if (!index_body.ok()) return std::move(index_body).error();
+    if (index_body->status != 200) return internal::server_refusal(*index_body);
+    auto server_heads = internal::decode_keyring_index(index_body->body);
+    if (!server_heads.ok()) return std::move(server_heads).error();
+    auto local_heads = device->keyring_heads();
+    if (!local_heads.ok()) return std::move(local_heads).error();
+    for (const sync::CaseId& case_id : internal::cases_to_refresh(*server_heads, *local_heads)) {
+      CASEFILE_RETURN_IF_ERROR(refresh_case_keyring(case_id));
+    }
+    return ok_status();
+  }
+
+  Status refresh_case_keyring(const sync::CaseId& case_id) {
+    auto response = call(HttpsRequest{"GET", "/v1/keys/" + sync::to_text(case_id), {}, {}, {}}, true);
+    if (!response.ok()) return std::move(response).error();
+    if (response->status != 200) return internal::server_refusal(*response);
+    auto entries = sync::decode_keyring_response(response->body, case_id);
+    if (!entries.ok()) return std::move(entries).error();
+    auto recipients = internal::decode_keyring_recipients(response->body);
+    if (!recipients.ok()) return std::move(recipients).error();
+    CASEFILE_RETURN_IF_ERROR(cache_genesis_signer(*entries));
+    auto keyring = device->accept_keyring(case_id, *entries);
+    if (!keyring.ok()) return std::move(keyring).error();
+    CASEFILE_RETURN_IF_ERROR(share_held_epochs(*keyring, *recipients));
+    return device->mark_held_epochs_shared(case_id);
+  }
+
+  // The genesis epoch is signed by its one member device: its certificate
+  // must be in the cache before the chain is verified.
+  Status cache_genesis_signer(const std::vector<sync::KeyringEpochEntry>& entries) {
+    if (entries.empty() || entries.front().epoch != 1) return ok_status();
+    auto genesis = sync::decode_manifest(entries.front().manifest);
+    if (!genesis.ok() || genesis->members.size() != 1) return ok_status();  // accept_keyring names the fault
+    if (device->author_key(genesis->members.front())) return ok_status();
+    return cache_author_certificate(genesis->members.front());
+  }
+
+  // Wraps every held epoch to the head members the server lists as lacking
+  // it, and POSTs them, one request per epoch. When a recipient got a wrap
+  // meanwhile (409 wrap_exists) or is no longer a member (403
+  // recipient_not_member), the epoch's wraps go one by one and those are
+  // skipped: the request is all-or-nothing.
+  Status share_held_epochs(const sync::CaseKeyring& keyring,
+                           const std::map<std::uint32_t, std::vector<sync::DeviceId>>& recipients) {
+    const std::vector<std::uint32_t> held = keyring.held_epochs();
+    const auto plan =
+        internal::plan_held_epoch_sharing(keyring.head(), device->profile().device_id, held, recipients);
+    for (const auto& [epoch, members] : plan) {
+      std::vector<std::pair<sync::DeviceId, crypto::Bytes>> wraps;
+      for (const sync::DeviceId& member : members) {
+        if (!device->certified_wrapping_key(member))
+          CASEFILE_RETURN_IF_ERROR(cache_author_certificate(member));
+        const auto public_key = device->certified_wrapping_key(member);
+        if (!public_key)
+          return make_error("bad_response", "no certificate for head member " + sync::to_text(member));
+        auto key = keyring.key(epoch);
+        if (!key.ok()) return std::move(key).error();
+        auto wrap =
+            sync::wrap_case_key(crypto::SecretBytes(*key), keyring.case_id(), epoch, member, *public_key);
+        if (!wrap.ok()) return std::move(wrap).error();
+        wraps.emplace_back(member, std::move(*wrap));
+      }
+      auto posted = post_wraps(keyring.case_id(), epoch, wraps);
+      if (posted.ok()) continue;
+      if (posted.error().code != "wrap_exists" && posted.error().code != "recipient_not_member")
+        return posted;
+      for (const auto& one : wraps) {
+        auto single = post_wraps(keyring.case_id(), epoch, {one});
+        if (!single.ok() && single.error().code != "wrap_exists" &&
+            single.error().code != "recipient_not_member") {
+          return single;
+        }
+      }
+    }
+    return ok_status();
+  }
+
+  Status post_wraps(const sync::CaseId& case_id, std::uint32_t epoch,
+                    const std::vector<std::pair<sync::DeviceId, crypto::Bytes>>& wraps) {
+    json::array listed;
+    for (const auto& [recipient, wrap] : wraps) {
+      listed.push_back(
+          json::object{{"device", sync::to_text(recipient)}, {"wrap", sync::bytes_to_wire_text(wrap)}});
+    }
+    const std::string body = json::serialize(json::object{{"wraps", listed}});
+    auto response = call(
+        HttpsRequest{"POST",
+                     "/v1/keys/" + sync::to_text(case_id) + "/epochs/" + std::to_string(epoch) + "/wraps",
+                     {},
+                     body,
+                     {}},
+        true);
+    if (!response.ok()) return std::move(response).error();
+    if (response->status != 200 && response->status != 201) return internal::server_refusal(*response);
+    return ok_status();
+  }
+
   // The pull returns only the cases the user is a member of when it runs, and
   // the cursor moves past the rest: a case the user was added to later has
   // earlier changes this device never received. A member case with no record
@@ -486,9 +666,11 @@ struct SyncClient::State {
     if (push_now) {
       auto refused = register_local_cases();
       if (!refused.ok()) return std::move(refused).error();
+      CASEFILE_RETURN_IF_ERROR(upload_pending_genesis(*refused));
       CASEFILE_RETURN_IF_ERROR(push(report, progress));
       CASEFILE_RETURN_IF_ERROR(purge_refused(*refused, report));
     }
+    CASEFILE_RETURN_IF_ERROR(refresh_case_keyrings());
     CASEFILE_RETURN_IF_ERROR(catch_up_on_new_cases());
     return pull(report, progress, wait);
   }

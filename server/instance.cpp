@@ -11,6 +11,7 @@
 #include "crypto/key_file.hpp"
 #include "crypto/random.hpp"
 #include "crypto/tls_identity.hpp"
+#include "sync/recovery_key_statement.hpp"
 
 namespace casefile::server {
 namespace fs = std::filesystem;
@@ -148,6 +149,10 @@ Result<InstanceSummary> populate(const fs::path& directory, const InstanceReques
   summary.recovery_public_key = recovery->public_key();
   CASEFILE_RETURN_IF_ERROR(
       write_new_text(layout.recovery_public_key(), crypto::to_hex(summary.recovery_public_key) + "\n", 0644));
+  auto statement = sync::sign_recovery_key_statement(summary.recovery_public_key, *authority);
+  if (!statement.ok()) return std::move(statement).error();
+  CASEFILE_RETURN_IF_ERROR(
+      write_new_text(layout.recovery_key_signature(), crypto::to_hex(*statement) + "\n", 0644));
 
   if (request.store_admin_passphrase) {
     CASEFILE_RETURN_IF_ERROR(
@@ -224,6 +229,40 @@ Result<InstanceSummary> describe_instance(const fs::path& root) {
   if (!recovery.ok()) return std::move(recovery).error();
   summary.recovery_public_key = *recovery;
   return summary;
+}
+
+Result<std::optional<RecoveryKeyStatement>> read_recovery_key_statement(
+    const fs::path& org_directory, const crypto::Ed25519PublicKey& authority) {
+  const fs::path signature_file = org_directory / "recovery.sig";
+  std::error_code error;
+  if (!fs::exists(signature_file, error)) {
+    if (error) return io_error(signature_file, "cannot stat");
+    return std::optional<RecoveryKeyStatement>();
+  }
+  auto public_key = read_hex_key<crypto::kX25519KeySize>(org_directory / "recovery.pub");
+  if (!public_key.ok()) return std::move(public_key).error();
+  auto signature = read_hex_key<crypto::kEd25519SignatureSize>(signature_file);
+  if (!signature.ok()) return std::move(signature).error();
+  if (!sync::verify_recovery_key_statement(*public_key, *signature, authority).ok()) {
+    return make_error("corrupt_instance",
+                      "org/recovery.sig is not the authority's signature of org/recovery.pub");
+  }
+  return std::optional<RecoveryKeyStatement>(RecoveryKeyStatement{*public_key, *signature});
+}
+
+Result<bool> ensure_recovery_key_statement(const fs::path& root, const crypto::Ed25519PrivateKey& authority) {
+  const InstanceLayout layout(root);
+  auto existing = read_recovery_key_statement(layout.root / "org", authority.public_key());
+  if (!existing.ok()) return std::move(existing).error();
+  if (existing->has_value()) return false;
+  auto public_key = read_hex_key<crypto::kX25519KeySize>(layout.recovery_public_key());
+  if (!public_key.ok()) return std::move(public_key).error();
+  auto signature = sync::sign_recovery_key_statement(*public_key, authority);
+  if (!signature.ok()) return std::move(signature).error();
+  CASEFILE_RETURN_IF_ERROR(
+      write_new_text(layout.recovery_key_signature(), crypto::to_hex(*signature) + "\n", 0644));
+  CASEFILE_RETURN_IF_ERROR(sync_directory(layout.root / "org"));
+  return true;
 }
 
 }  // namespace casefile::server

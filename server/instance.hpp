@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "base/result.hpp"
@@ -26,6 +27,9 @@ struct InstanceLayout {
   std::filesystem::path authority_public_key() const { return root / "org" / "authority.pub"; }
   std::filesystem::path recovery_key() const { return root / "org" / "recovery.key"; }
   std::filesystem::path recovery_public_key() const { return root / "org" / "recovery.pub"; }
+  // The authority's signature of the recovery public key, hex
+  // (sync/recovery_key_statement.hpp); missing in instances made before it.
+  std::filesystem::path recovery_key_signature() const { return root / "org" / "recovery.sig"; }
   // Present only when the admin passphrase was generated for an unattended
   // first start (make run); docs/instance.md tells the admin to move it offline.
   std::filesystem::path generated_admin_passphrase() const { return root / "admin-passphrase"; }
@@ -61,5 +65,25 @@ Result<InstanceSummary> create_instance(const InstanceRequest& request);
 Result<InstanceSummary> describe_instance(const std::filesystem::path& root);
 
 bool instance_exists(const std::filesystem::path& root);
+
+// The recovery public key and the authority's signature of it, as GET
+// /v1/authority serves them.
+struct RecoveryKeyStatement {
+  crypto::X25519PublicKey public_key{};
+  crypto::Ed25519Signature signature{};
+};
+
+// Reads recovery.pub and recovery.sig from `org_directory` (the directory of
+// authority.pub) and verifies the signature under `authority`. nullopt when
+// recovery.sig does not exist yet. Errors: "corrupt_instance" (malformed, or
+// a signature that does not verify), "io_error".
+Result<std::optional<RecoveryKeyStatement>> read_recovery_key_statement(
+    const std::filesystem::path& org_directory, const crypto::Ed25519PublicKey& authority);
+
+// Writes org/recovery.sig when it is missing (instances made before it), signed
+// by `authority`, which must be the instance's. Returns whether it wrote.
+// Errors: "corrupt_instance", "io_error", the signer's.
+Result<bool> ensure_recovery_key_statement(const std::filesystem::path& root,
+                                           const crypto::Ed25519PrivateKey& authority);
 
 }  // namespace casefile::server

@@ -36,7 +36,8 @@ Result<RotationPlan> plan_epoch(KeyringManifest manifest, std::vector<DeviceId> 
 }  // namespace
 
 Result<CaseKeyring> CaseKeyring::open(const CaseId& case_id, std::span<const KeyringEpochEntry> entries,
-                                      crypto::ByteView authority_public_key, const DeviceId& self,
+                                      crypto::ByteView authority_public_key,
+                                      const DeviceSigningKeyLookup& device_signing_key, const DeviceId& self,
                                       const crypto::X25519PrivateKey& wrapping_key,
                                       const std::optional<KeyringManifest>& accepted_head) {
   std::vector<KeyringManifest> chain;
@@ -51,7 +52,7 @@ Result<CaseKeyring> CaseKeyring::open(const CaseId& case_id, std::span<const Key
     }
     chain.push_back(std::move(*manifest));
   }
-  auto head = verify_keyring_chain(case_id, chain, authority_public_key, accepted_head);
+  auto head = verify_keyring_chain(case_id, chain, authority_public_key, device_signing_key, accepted_head);
   if (!head.ok()) return std::move(head).error();
 
   std::map<std::uint32_t, crypto::SecretBytes> keys;

@@ -52,7 +52,8 @@ struct EpochWrap {
 class CaseKeyring {
  public:
   // Decodes every manifest, applies verify_keyring_chain (the whole chain,
-  // checked against `accepted_head` when the device has one), then opens each
+  // checked against `accepted_head` when the device has one; a genesis epoch
+  // 1's signer found through `device_signing_key`), then opens each
   // wrap addressed to `self` and keeps the key only if it is the one its
   // manifest commits to. `self` is a device id, or kRecoveryRecipient with the
   // recovery private key. Errors: decode_manifest's and
@@ -60,7 +61,8 @@ class CaseKeyring {
   // its manifest's); "case_key_unwrap_failed" (a wrap that does not open, or
   // opens to a key its manifest does not commit to: a substituted key).
   static Result<CaseKeyring> open(const CaseId& case_id, std::span<const KeyringEpochEntry> entries,
-                                  crypto::ByteView authority_public_key, const DeviceId& self,
+                                  crypto::ByteView authority_public_key,
+                                  const DeviceSigningKeyLookup& device_signing_key, const DeviceId& self,
                                   const crypto::X25519PrivateKey& wrapping_key,
                                   const std::optional<KeyringManifest>& accepted_head = std::nullopt);
 

@@ -75,12 +75,72 @@ crypto::Bytes encode_manifest_body(const KeyringManifest& manifest) {
   return writer.take();
 }
 
-crypto::Bytes manifest_signing_message(const KeyringManifest& manifest) {
+namespace {
+
+crypto::Bytes labelled_message(std::string_view label, const KeyringManifest& manifest) {
   ByteWriter writer;
-  writer.raw(crypto::as_bytes(kKeyringManifestLabel));
+  writer.raw(crypto::as_bytes(label));
   writer.u8(0);
   writer.raw(encode_manifest_body(manifest));
   return writer.take();
+}
+
+Status check_genesis_shape(const KeyringManifest& manifest) {
+  CASEFILE_RETURN_IF_ERROR(check_manifest_fields(manifest));
+  if (manifest.epoch != 1) return invalid("a genesis manifest is epoch 1");
+  if (manifest.members.size() != 1) return invalid("a genesis manifest has exactly one member");
+  return ok_status();
+}
+
+}  // namespace
+
+crypto::Bytes manifest_signing_message(const KeyringManifest& manifest) {
+  return labelled_message(kKeyringManifestLabel, manifest);
+}
+
+crypto::Bytes genesis_signing_message(const KeyringManifest& manifest) {
+  return labelled_message(kKeyringGenesisLabel, manifest);
+}
+
+Result<KeyringManifest> sign_genesis_manifest(KeyringManifest manifest,
+                                              const crypto::Ed25519PrivateKey& device_signing_key) {
+  CASEFILE_RETURN_IF_ERROR(check_genesis_shape(manifest));
+  if (manifest.authority_fingerprint == crypto::Sha256Digest{}) {
+    return invalid("a genesis manifest names the organisation authority");
+  }
+  auto signature = device_signing_key.sign(genesis_signing_message(manifest));
+  if (!signature.ok()) return std::move(signature).error();
+  manifest.signature = *signature;
+  return manifest;
+}
+
+Status verify_genesis_manifest(const KeyringManifest& manifest, crypto::ByteView authority_public_key,
+                               crypto::ByteView device_signing_public_key) {
+  if (!same_digest(crypto::sha256(authority_public_key), manifest.authority_fingerprint)) {
+    return make_error("keyring_wrong_authority", "the keyring manifest names another authority");
+  }
+  CASEFILE_RETURN_IF_ERROR(check_genesis_shape(manifest));
+  if (!crypto::ed25519_verify(device_signing_public_key, genesis_signing_message(manifest),
+                              manifest.signature)) {
+    return make_error("keyring_signature_invalid", "the genesis manifest's device signature does not verify");
+  }
+  return ok_status();
+}
+
+Status verify_manifest_signer(const KeyringManifest& manifest, crypto::ByteView authority_public_key,
+                              const DeviceSigningKeyLookup& device_signing_key) {
+  Status by_authority = verify_manifest(manifest, authority_public_key);
+  if (by_authority.ok() || by_authority.error().code != "keyring_signature_invalid" || manifest.epoch != 1 ||
+      manifest.members.size() != 1) {
+    return by_authority;
+  }
+  const std::optional<crypto::Ed25519PublicKey> signer =
+      device_signing_key ? device_signing_key(manifest.members.front()) : std::nullopt;
+  if (!signer) {
+    return make_error("keyring_signature_invalid",
+                      "epoch 1 is not signed by the authority, and its member device is unknown");
+  }
+  return verify_genesis_manifest(manifest, authority_public_key, *signer);
 }
 
 Result<KeyringManifest> sign_manifest(KeyringManifest manifest, const crypto::Ed25519PrivateKey& authority) {
@@ -154,10 +214,11 @@ crypto::Sha256Digest manifest_hash(const KeyringManifest& manifest) {
 
 Result<KeyringManifest> verify_keyring_chain(const CaseId& case_id, std::span<const KeyringManifest> chain,
                                              crypto::ByteView authority_public_key,
+                                             const DeviceSigningKeyLookup& device_signing_key,
                                              const std::optional<KeyringManifest>& accepted_head) {
   if (chain.empty()) return broken("no manifest");
   for (const KeyringManifest& manifest : chain) {
-    CASEFILE_RETURN_IF_ERROR(verify_manifest(manifest, authority_public_key));
+    CASEFILE_RETURN_IF_ERROR(verify_manifest_signer(manifest, authority_public_key, device_signing_key));
     if (manifest.case_id != case_id) {
       return make_error("keyring_case_mismatch", "keyring chain: epoch " + std::to_string(manifest.epoch) +
                                                      " belongs to another case");

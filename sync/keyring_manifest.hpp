@@ -20,9 +20,18 @@
 //   32  authority fingerprint
 // The authority signs "casefile keyring manifest v1" || 0x00 || encoding.
 // The stored form is encoding || 64-byte signature.
+//
+// Genesis: epoch 1 may instead be signed by the device that created the case
+// (cases are created offline, where no admin can sign), over
+// "casefile keyring genesis v1" || 0x00 || encoding, with exactly one member,
+// that device; its authority fingerprint still names the organisation
+// authority. Verifiers take the device's signing key from its authority-signed
+// certificate, so the authority vouches for the signer; every later epoch is
+// authority-signed, so neither the server nor a device can add a member.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -38,6 +47,7 @@ namespace casefile::sync {
 
 inline constexpr std::uint8_t kKeyringManifestVersion = 1;
 inline constexpr std::string_view kKeyringManifestLabel = "casefile keyring manifest v1";
+inline constexpr std::string_view kKeyringGenesisLabel = "casefile keyring genesis v1";
 // The server's epoch bound (protocol.md §5: 1 .. 2^31-1).
 inline constexpr std::uint32_t kMaxKeyringEpoch = 0x7fffffff;
 // One wrap per member plus the recovery wrap fits the server's 4096 wraps.
@@ -76,6 +86,35 @@ Result<KeyringManifest> sign_manifest(KeyringManifest manifest, const crypto::Ed
 // another key), "keyring_manifest_invalid" (fields), "keyring_signature_invalid".
 Status verify_manifest(const KeyringManifest& manifest, crypto::ByteView authority_public_key);
 
+// A device's certified Ed25519 signing key (from an authority-verified device
+// certificate), or nullopt when the device is unknown to the caller.
+using DeviceSigningKeyLookup = std::function<std::optional<crypto::Ed25519PublicKey>(const DeviceId&)>;
+
+// "casefile keyring genesis v1" || 0x00 || body.
+// REQUIRES: check_manifest_fields(manifest).ok() (throws std::invalid_argument).
+crypto::Bytes genesis_signing_message(const KeyringManifest& manifest);
+
+// Signs epoch 1 with the creating device's key. The caller sets
+// authority_fingerprint (SHA-256 of the organisation authority's public key);
+// it is kept. Errors: "keyring_manifest_invalid" (fields, an epoch other than
+// 1, not exactly one member, or no authority fingerprint), the signer's.
+Result<KeyringManifest> sign_genesis_manifest(KeyringManifest manifest,
+                                              const crypto::Ed25519PrivateKey& device_signing_key);
+
+// Errors, in this order: "keyring_wrong_authority", "keyring_manifest_invalid"
+// (fields, an epoch other than 1, not exactly one member),
+// "keyring_signature_invalid" (the signature is not the member's under the
+// genesis label).
+Status verify_genesis_manifest(const KeyringManifest& manifest, crypto::ByteView authority_public_key,
+                               crypto::ByteView device_signing_public_key);
+
+// The signature rule of a chain link: the authority's, or for epoch 1 with one
+// member, that member's genesis signature, its key from `device_signing_key`.
+// Errors: as verify_manifest; "keyring_signature_invalid" also for an unknown
+// genesis signer (the lookup answers nullopt, or is empty).
+Status verify_manifest_signer(const KeyringManifest& manifest, crypto::ByteView authority_public_key,
+                              const DeviceSigningKeyLookup& device_signing_key);
+
 // Stored form: body || signature. Decoding is strict: truncation, trailing
 // bytes and every rule of check_manifest_fields are "keyring_manifest_invalid".
 crypto::Bytes encode_manifest(const KeyringManifest& manifest);
@@ -87,7 +126,8 @@ crypto::Sha256Digest manifest_hash(const KeyringManifest& manifest);
 // The chain rules a device applies to the manifests the server hands it
 // (GET /v1/keys/{case}, oldest first). `chain` is either the whole chain
 // (starting at epoch 1) or, when `accepted_head` is given, the epochs after it.
-// Every manifest must name `case_id` and verify under the authority; each
+// Every manifest must name `case_id` and pass verify_manifest_signer (the
+// authority, or a genesis epoch 1 signed by its one member device); each
 // must follow its predecessor by exactly one epoch and name its hash; the
 // minimum envelope version never decreases. A whole chain must pass through
 // `accepted_head` unchanged and reach at least its epoch. Returns the newest
@@ -100,6 +140,7 @@ crypto::Sha256Digest manifest_hash(const KeyringManifest& manifest);
 // "keyring_format_lowered".
 Result<KeyringManifest> verify_keyring_chain(const CaseId& case_id, std::span<const KeyringManifest> chain,
                                              crypto::ByteView authority_public_key,
+                                             const DeviceSigningKeyLookup& device_signing_key,
                                              const std::optional<KeyringManifest>& accepted_head);
 
 }  // namespace casefile::sync

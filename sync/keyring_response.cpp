@@ -20,8 +20,8 @@ Result<crypto::Bytes> byte_member(const JsonObjectReader& reader, std::string_vi
 }
 
 Result<KeyringEpochEntry> decode_entry(const json::value& value, std::string path) {
-  CASEFILE_ASSIGN_OR_RETURN(reader,
-                            JsonObjectReader::open(value, std::move(path), {"epoch", "manifest", "wrap"}));
+  CASEFILE_ASSIGN_OR_RETURN(
+      reader, JsonObjectReader::open(value, std::move(path), {"epoch", "manifest", "wrap", "recipients"}));
   KeyringEpochEntry entry;
   CASEFILE_ASSIGN_OR_RETURN(epoch, reader.bounded("epoch", 1, kMaxKeyringEpoch));
   entry.epoch = static_cast<std::uint32_t>(epoch);

@@ -1,9 +1,12 @@
 // The body of GET /v1/keys/{case_id} (protocol.md §5), decoded strictly into
 // the entries CaseKeyring::open takes:
 //   {"case": "<uuid>", "epochs": [{"epoch": n, "manifest": "<b64url>",
-//                                  "wrap": "<b64url>" | null}, ...]}
+//                                  "wrap": "<b64url>" | null,
+//                                  "recipients": ["<id>", ...]}, ...]}
 // Only the shape is checked here; the manifests and wraps are checked by
-// CaseKeyring::open.
+// CaseKeyring::open. "recipients" (optional) is the server's word on who holds
+// each epoch; the device reads it apart (device/internal/keyring_sync.hpp),
+// where it only decides whom to share held epochs with.
 #pragma once
 
 #include <string_view>

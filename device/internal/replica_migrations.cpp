@@ -85,6 +85,23 @@ CREATE TABLE case_keys (
 );
 )sql";
 
+// Version 3: case keyrings (issue #7, docs/device.md "Case keyrings").
+// case_keyring_heads holds, per case, the newest keyring manifest this device
+// accepted (stored form, sync/keyring_manifest.hpp): the next chain must pass
+// through it, and new writes use its epoch. held_epochs_shared is 0 until the
+// device has wrapped the earlier epochs it holds to the head's members that
+// lack them (docs/device-sync.md). device_profile gains the organisation's
+// recovery X25519 public key, stored once its authority statement verified.
+constexpr const char* kVersion3 = R"sql(
+CREATE TABLE case_keyring_heads (
+  case_id BLOB PRIMARY KEY CHECK (length(case_id) = 16),
+  epoch INTEGER NOT NULL CHECK (epoch > 0 AND epoch <= 2147483647),
+  manifest BLOB NOT NULL,
+  held_epochs_shared INTEGER NOT NULL DEFAULT 0 CHECK (held_epochs_shared IN (0, 1))
+);
+ALTER TABLE device_profile ADD COLUMN recovery_public_key BLOB;
+)sql";
+
 // Version 4: the accepted TLS pin statement (device/tls_pins.hpp): its
 // sequence (a lower one is refused), its text, and the announced next pin
 // the HTTPS client also accepts. The pin itself stays in device_profile.
@@ -103,9 +120,7 @@ std::span<const schema::Migration> replica_migrations() {
   static const std::vector<schema::Migration> migrations = {
       {1, "create replica_meta, records, outbox and quarantine", kVersion1, nullptr},
       {2, "create device_profile, certificate_cache and case_keys", kVersion2, nullptr},
-      // Version 3 is dev-keys-device's (case keyring heads); this branch holds
-      // its place so that 4 runs here. A merge takes theirs.
-      {3, "reserved for case keyring heads", "SELECT 1;", nullptr},
+      {3, "create case_keyring_heads; add device_profile.recovery_public_key", kVersion3, nullptr},
       {4, "create tls_pins", kVersion4, nullptr},
   };
   return migrations;

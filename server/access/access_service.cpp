@@ -298,9 +298,15 @@ Response AccessService::issue_token(const Request& request) {
 // Public: devices check SHA-256(public_key) against the fingerprint of their
 // enrolment payload before trusting it, so the server cannot substitute a key.
 Response AccessService::authority(const Request&) {
-  return json_response(
-      200, json::object{{"public_key", sync::bytes_to_wire_text(authority_public_key_)},
-                        {"fingerprint", sync::bytes_to_wire_text(crypto::sha256(authority_public_key_))}});
+  json::object body{{"public_key", sync::bytes_to_wire_text(authority_public_key_)},
+                    {"fingerprint", sync::bytes_to_wire_text(crypto::sha256(authority_public_key_))},
+                    {"recovery_public_key", nullptr},
+                    {"recovery_key_signature", nullptr}};
+  if (const auto& statement = options_.recovery_key_statement) {
+    body["recovery_public_key"] = crypto::to_hex(statement->public_key);
+    body["recovery_key_signature"] = crypto::to_hex(statement->signature);
+  }
+  return json_response(200, std::move(body));
 }
 
 // Any signed-in device may read any certificate that was ever issued (they

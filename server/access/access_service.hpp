@@ -28,6 +28,7 @@
 #include "server/access/control_store.hpp"
 #include "server/access/token_authenticator.hpp"
 #include "server/http_message.hpp"
+#include "server/instance.hpp"
 #include "sync/device_authentication.hpp"
 
 namespace casefile::server {
@@ -35,6 +36,9 @@ namespace casefile::server {
 struct AccessServiceOptions {
   std::chrono::milliseconds challenge_lifetime{std::chrono::minutes(2)};
   std::chrono::milliseconds token_lifetime{std::chrono::hours(1)};
+  // Served by GET /v1/authority (org/recovery.sig, sync/recovery_key_statement.hpp);
+  // nullopt: the instance has no statement yet, and both fields are null.
+  std::optional<RecoveryKeyStatement> recovery_key_statement;
 };
 
 class AccessService {

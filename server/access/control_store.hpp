@@ -79,6 +79,11 @@ struct AuditQuery {
   std::size_t limit = 1000;
 };
 
+struct CaseMembers {
+  sync::CaseId case_id;
+  std::vector<std::string> users;
+};
+
 struct TokenRecord {
   sync::DeviceId device;
   std::int64_t expires_at_ms = 0;
@@ -146,6 +151,9 @@ class ControlStore {
                                     const AuditEvent& audit) = 0;
   virtual Result<std::vector<std::string>> case_members(const sync::CaseId& case_id) = 0;
   virtual Result<std::vector<sync::CaseId>> cases_of_user(std::string_view user) = 0;
+  // Every case, ascending, with its member users (ascending): one read for
+  // work over all cases (casefile-admin keys).
+  virtual Result<std::vector<CaseMembers>> list_cases() = 0;
 
   // The audit log. append_audit is for events without a mutation (refusals).
   virtual Status append_audit(const AuditEvent& audit) = 0;

@@ -510,6 +510,24 @@ Result<std::vector<std::string>> SqlCipherControlStore::case_members(const sync:
   return members;
 }
 
+Result<std::vector<CaseMembers>> SqlCipherControlStore::list_cases() {
+  std::lock_guard lock(mutex_);
+  CONTROL_ASSIGN_OR_RETURN(statement,
+                           database_.prepare("SELECT c.id, m.user FROM cases c LEFT JOIN case_members m "
+                                             "ON m.case_id = c.id ORDER BY c.id, m.user"));
+  std::vector<CaseMembers> cases;
+  while (true) {
+    CONTROL_ASSIGN_OR_RETURN(row, statement.step());
+    if (!row) break;
+    sync::CaseId case_id;
+    if (!copy_fixed(statement.column_blob(0), case_id.bytes))
+      return make_error("corrupt", "malformed case id");
+    if (cases.empty() || cases.back().case_id != case_id) cases.push_back(CaseMembers{case_id, {}});
+    if (!statement.column_is_null(1)) cases.back().users.push_back(statement.column_text(1));
+  }
+  return cases;
+}
+
 Result<std::vector<sync::CaseId>> SqlCipherControlStore::cases_of_user(std::string_view user) {
   std::lock_guard lock(mutex_);
   CONTROL_ASSIGN_OR_RETURN(

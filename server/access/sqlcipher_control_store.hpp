@@ -68,6 +68,7 @@ class SqlCipherControlStore final : public ControlStore {
                             const AuditEvent& audit) override;
   Result<std::vector<std::string>> case_members(const sync::CaseId& case_id) override;
   Result<std::vector<sync::CaseId>> cases_of_user(std::string_view user) override;
+  Result<std::vector<CaseMembers>> list_cases() override;
 
   Status append_audit(const AuditEvent& audit) override;
   Result<std::vector<AuditEntry>> query_audit(const AuditQuery& query) override;

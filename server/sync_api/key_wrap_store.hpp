@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "base/result.hpp"
@@ -42,11 +43,21 @@ struct KeyEpochForDevice {
   std::uint32_t epoch = 0;
   crypto::Bytes manifest;
   std::optional<crypto::Bytes> wrap;  // nullopt: this device is not a recipient
+  // Every recipient with a stored wrap, ascending (the recovery key as the nil
+  // id), so a member sees which head members still lack this epoch.
+  std::vector<sync::DeviceId> recipients;
 
   friend bool operator==(const KeyEpochForDevice&, const KeyEpochForDevice&) = default;
 };
 
 enum class KeyEpochStored { created, already_stored };
+
+struct CaseHeadEpoch {
+  sync::CaseId case_id;
+  std::uint32_t head_epoch = 0;
+
+  friend bool operator==(const CaseHeadEpoch&, const CaseHeadEpoch&) = default;
+};
 
 class KeyWrapStore {
  public:
@@ -62,6 +73,22 @@ class KeyWrapStore {
   // Errors: "key_store_unavailable".
   virtual Result<std::vector<KeyEpochForDevice>> epochs_for_device(const sync::CaseId& case_id,
                                                                    const sync::DeviceId& device) = 0;
+
+  // Adds wraps of the stored epoch for recipients that have none yet, all or
+  // nothing. `created` if any was added; `already_stored` if every one was
+  // stored before with the same bytes (a retry). Errors: "epoch_unknown",
+  // "wrap_exists" (a recipient already has another wrap),
+  // "key_store_unavailable".
+  virtual Result<KeyEpochStored> add_wraps(const sync::CaseId& case_id, std::uint32_t epoch,
+                                           std::span<const KeyWrap> wraps) = 0;
+
+  // The newest stored epoch of each of `cases` that has one, in the order of
+  // `cases`. Errors: "key_store_unavailable".
+  virtual Result<std::vector<CaseHeadEpoch>> head_epochs(std::span<const sync::CaseId> cases) = 0;
+
+  // Every stored epoch of the case with every wrap, ascending (for the admin:
+  // chain checks, rotation and recovery). Errors: "key_store_unavailable".
+  virtual Result<std::vector<KeyEpoch>> epochs(const sync::CaseId& case_id) = 0;
 };
 
 }  // namespace casefile::server

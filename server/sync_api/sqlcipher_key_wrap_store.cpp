@@ -98,6 +98,18 @@ bool same_content(const KeyEpoch& stored, const KeyEpoch& offered) {
   return stored.manifest == offered.manifest && stored.wraps == wraps;
 }
 
+Status insert_wrap(schema::Database& database, const sync::CaseId& case_id, std::uint32_t epoch,
+                   const KeyWrap& wrap) {
+  auto statement =
+      database.prepare("INSERT INTO key_wraps (case_id, epoch, recipient, wrap) VALUES (?, ?, ?, ?)");
+  if (!statement.ok()) return std::move(statement).error();
+  statement->bind_blob(1, id_bytes(case_id))
+      .bind_int64(2, epoch)
+      .bind_blob(3, id_bytes(wrap.recipient))
+      .bind_blob(4, wrap.wrap);
+  return statement->run();
+}
+
 Result<KeyEpochStored> put_epoch_locked(schema::Database& database, const KeyEpoch& epoch) {
   auto transaction = database.begin();
   if (!transaction.ok()) return std::move(transaction).error();
@@ -121,15 +133,55 @@ Result<KeyEpochStored> put_epoch_locked(schema::Database& database, const KeyEpo
       .bind_int64(5, epoch.uploaded_at_ms);
   CASEFILE_RETURN_IF_ERROR(insert_epoch->run());
   for (const KeyWrap& wrap : epoch.wraps) {
-    auto insert_wrap =
-        database.prepare("INSERT INTO key_wraps (case_id, epoch, recipient, wrap) VALUES (?, ?, ?, ?)");
-    if (!insert_wrap.ok()) return std::move(insert_wrap).error();
-    insert_wrap->bind_blob(1, id_bytes(epoch.case_id))
-        .bind_int64(2, epoch.epoch)
-        .bind_blob(3, id_bytes(wrap.recipient))
-        .bind_blob(4, wrap.wrap);
-    CASEFILE_RETURN_IF_ERROR(insert_wrap->run());
+    CASEFILE_RETURN_IF_ERROR(insert_wrap(database, epoch.case_id, epoch.epoch, wrap));
   }
+  CASEFILE_RETURN_IF_ERROR(transaction->commit());
+  return KeyEpochStored::created;
+}
+
+Result<std::vector<KeyEpoch>> load_epochs(schema::Database& database, const sync::CaseId& case_id) {
+  auto numbers = database.prepare("SELECT epoch FROM key_epochs WHERE case_id = ? ORDER BY epoch");
+  if (!numbers.ok()) return std::move(numbers).error();
+  numbers->bind_blob(1, id_bytes(case_id));
+  std::vector<std::uint32_t> found;
+  while (true) {
+    auto row = numbers->step();
+    if (!row.ok()) return std::move(row).error();
+    if (!*row) break;
+    found.push_back(static_cast<std::uint32_t>(numbers->column_int64(0)));
+  }
+  std::vector<KeyEpoch> epochs;
+  for (std::uint32_t number : found) {
+    auto epoch = load_epoch(database, case_id, number);
+    if (!epoch.ok()) return std::move(epoch).error();
+    if (epoch->has_value()) epochs.push_back(std::move(**epoch));
+  }
+  return epochs;
+}
+
+Result<KeyEpochStored> add_wraps_locked(schema::Database& database, const sync::CaseId& case_id,
+                                        std::uint32_t epoch, std::span<const KeyWrap> wraps) {
+  auto transaction = database.begin();
+  if (!transaction.ok()) return std::move(transaction).error();
+  auto stored = load_epoch(database, case_id, epoch);
+  if (!stored.ok()) return std::move(stored).error();
+  if (!stored->has_value()) {
+    return make_error("epoch_unknown", "the case has no stored epoch " + std::to_string(epoch));
+  }
+  std::vector<const KeyWrap*> new_wraps;
+  for (const KeyWrap& wrap : wraps) {
+    const auto existing = std::find_if((*stored)->wraps.begin(), (*stored)->wraps.end(),
+                                       [&](const KeyWrap& held) { return held.recipient == wrap.recipient; });
+    if (existing == (*stored)->wraps.end()) {
+      new_wraps.push_back(&wrap);
+    } else if (existing->wrap != wrap.wrap) {
+      return make_error("wrap_exists", "recipient " + sync::to_text(wrap.recipient) +
+                                           " already has a wrap of epoch " + std::to_string(epoch));
+    }
+  }
+  if (new_wraps.empty()) return KeyEpochStored::already_stored;
+  for (const KeyWrap* wrap : new_wraps)
+    CASEFILE_RETURN_IF_ERROR(insert_wrap(database, case_id, epoch, *wrap));
   CASEFILE_RETURN_IF_ERROR(transaction->commit());
   return KeyEpochStored::created;
 }
@@ -158,22 +210,16 @@ Result<KeyEpochStored> SqlcipherKeyWrapStore::put_epoch(const KeyEpoch& epoch) {
 Result<std::vector<KeyEpochForDevice>> SqlcipherKeyWrapStore::epochs_for_device(
     const sync::CaseId& case_id, const sync::DeviceId& device) {
   const std::lock_guard lock(mutex_);
-  auto statement = database_.prepare(
-      "SELECT e.epoch, e.manifest, w.wrap FROM key_epochs e LEFT JOIN key_wraps w "
-      "ON w.case_id = e.case_id AND w.epoch = e.epoch AND w.recipient = ? "
-      "WHERE e.case_id = ? ORDER BY e.epoch");
-  if (!statement.ok()) return unavailable(statement.error());
-  statement->bind_blob(1, id_bytes(device)).bind_blob(2, id_bytes(case_id));
+  auto stored = load_epochs(database_, case_id);
+  if (!stored.ok()) return unavailable(stored.error());
   std::vector<KeyEpochForDevice> epochs;
-  while (true) {
-    auto row = statement->step();
-    if (!row.ok()) return unavailable(row.error());
-    if (!*row) break;
-    KeyEpochForDevice epoch;
-    epoch.epoch = static_cast<std::uint32_t>(statement->column_int64(0));
-    epoch.manifest = statement->column_blob(1);
-    if (!statement->column_is_null(2)) epoch.wrap = statement->column_blob(2);
-    epochs.push_back(std::move(epoch));
+  for (KeyEpoch& epoch : *stored) {
+    KeyEpochForDevice item{epoch.epoch, std::move(epoch.manifest), std::nullopt, {}};
+    for (KeyWrap& wrap : epoch.wraps) {
+      item.recipients.push_back(wrap.recipient);
+      if (wrap.recipient == device) item.wrap = std::move(wrap.wrap);
+    }
+    epochs.push_back(std::move(item));
   }
   return epochs;
 }
@@ -181,6 +227,34 @@ Result<std::vector<KeyEpochForDevice>> SqlcipherKeyWrapStore::epochs_for_device(
 Status SqlcipherKeyWrapStore::rekey(const crypto::SecretBytes& new_key) {
   const std::lock_guard lock(mutex_);
   return database_.rekey(new_key);
+}
+
+Result<KeyEpochStored> SqlcipherKeyWrapStore::add_wraps(const sync::CaseId& case_id, std::uint32_t epoch,
+                                                        std::span<const KeyWrap> wraps) {
+  const std::lock_guard lock(mutex_);
+  auto added = add_wraps_locked(database_, case_id, epoch, wraps);
+  if (!added.ok() && added.error().code != "epoch_unknown" && added.error().code != "wrap_exists") {
+    return unavailable(added.error());
+  }
+  return added;
+}
+
+Result<std::vector<CaseHeadEpoch>> SqlcipherKeyWrapStore::head_epochs(std::span<const sync::CaseId> cases) {
+  const std::lock_guard lock(mutex_);
+  std::vector<CaseHeadEpoch> heads;
+  for (const sync::CaseId& case_id : cases) {
+    auto newest = newest_epoch(database_, case_id);
+    if (!newest.ok()) return unavailable(newest.error());
+    if (*newest > 0) heads.push_back(CaseHeadEpoch{case_id, static_cast<std::uint32_t>(*newest)});
+  }
+  return heads;
+}
+
+Result<std::vector<KeyEpoch>> SqlcipherKeyWrapStore::epochs(const sync::CaseId& case_id) {
+  const std::lock_guard lock(mutex_);
+  auto stored = load_epochs(database_, case_id);
+  if (!stored.ok()) return unavailable(stored.error());
+  return stored;
 }
 
 }  // namespace casefile::server

@@ -28,6 +28,10 @@ class SqlcipherKeyWrapStore final : public KeyWrapStore {
   Result<KeyEpochStored> put_epoch(const KeyEpoch& epoch) override;
   Result<std::vector<KeyEpochForDevice>> epochs_for_device(const sync::CaseId& case_id,
                                                            const sync::DeviceId& device) override;
+  Result<KeyEpochStored> add_wraps(const sync::CaseId& case_id, std::uint32_t epoch,
+                                   std::span<const KeyWrap> wraps) override;
+  Result<std::vector<CaseHeadEpoch>> head_epochs(std::span<const sync::CaseId> cases) override;
+  Result<std::vector<KeyEpoch>> epochs(const sync::CaseId& case_id) override;
 
   // Re-encrypts the file under `new_key` (schema::Database::rekey) on the
   // store's one connection; calls wait on the store's mutex meanwhile, and

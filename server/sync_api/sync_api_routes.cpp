@@ -22,6 +22,12 @@ Status register_sync_api_routes(Router& router, const SyncApi& api) {
   CASEFILE_RETURN_IF_ERROR(router.add(
       "GET", "/v1/keys/{case_id}",
       [&keys = api.keys](const Request& request) { return keys.get_keys(request); }, blocking));
+  CASEFILE_RETURN_IF_ERROR(router.add(
+      "GET", "/v1/keys", [&keys = api.keys](const Request& request) { return keys.list_heads(request); },
+      blocking));
+  CASEFILE_RETURN_IF_ERROR(router.add(
+      "POST", "/v1/keys/{case_id}/epochs/{epoch}/wraps",
+      [&keys = api.keys](const Request& request) { return keys.add_wraps(request); }, blocking));
   return router.add(
       "GET", "/v1/admin/stats",
       [&statistics = api.statistics](const Request& request) { return statistics.get(request); }, blocking);

@@ -4,6 +4,8 @@
 //   GET  /v1/schema                          I/O thread (served from memory)
 //   PUT  /v1/keys/{case_id}/epochs/{epoch}   blocking pool
 //   GET  /v1/keys/{case_id}                  blocking pool
+//   GET  /v1/keys                            blocking pool
+//   POST /v1/keys/{case_id}/epochs/{epoch}/wraps   blocking pool
 //   GET  /v1/admin/stats                     blocking pool
 #pragma once
 

@@ -40,7 +40,7 @@ TEST_F(ReplicaFileLayout, NewReplicaIsAtTheNewestSchemaVersion) {
   ASSERT_TRUE(version.ok());
   EXPECT_EQ(*version, static_cast<int>(internal::replica_migrations().size()));
   // 1: sync tables; 2: the device profile, certificate cache and case keys;
-  // 3: case keyring heads (dev-keys-device); 4: the accepted TLS pin statement
+  // 3: case keyring heads and the recovery public key; 4: the accepted TLS pin statement
   EXPECT_EQ(*version, 4);
 }
 

@@ -128,7 +128,8 @@ class CaseKeyringTest : public ::testing::Test {
   Result<CaseKeyring> open_for(const DeviceId& self, const crypto::X25519PrivateKey& key,
                                const std::vector<KeyringEpochEntry>& entries,
                                const std::optional<KeyringManifest>& accepted = std::nullopt) const {
-    return CaseKeyring::open(example_case(), entries, authority.public_key(), self, key, accepted);
+    return CaseKeyring::open(example_case(), entries, authority.public_key(), certified_signers(), self, key,
+                             accepted);
   }
 };
 
@@ -245,6 +246,37 @@ TEST_F(CaseKeyringTest, TheChainRulesApplyBeforeAnyKeyIsKept) {
   std::vector<KeyringEpochEntry> garbled = entries_for(a);
   garbled[0].manifest.push_back(0);
   EXPECT_EQ(open_for(a, a_key, garbled).error().code, "keyring_manifest_invalid");
+}
+
+TEST(CaseKeyringGenesis, ADeviceCreatedCaseOpensForItsCreatorAndLaterMembers) {
+  const auto authority = authority_key();
+  const auto creator_signing = authority_key(0x30);
+  const auto recovery = x25519_key(0x70);
+  const DeviceId creator = device(0xd0), joiner = device(0xe0);
+  const auto creator_key = x25519_key(0x40), joiner_key = x25519_key(0x50);
+  const SignedChain chain =
+      genesis_chain(authority, creator_signing, creator, recovery.public_key(), {{creator, joiner}});
+  const std::vector<RecipientKey> keys = {{creator, creator_key.public_key()},
+                                          {joiner, joiner_key.public_key()},
+                                          {kRecoveryRecipient, recovery.public_key()}};
+  std::vector<KeyringEpochEntry> entries;
+  for (std::size_t i = 0; i < chain.plans.size(); ++i) {
+    const auto wraps = wrap_rotation(chain.plans[i], keys).value();
+    entries.push_back(
+        KeyringEpochEntry{chain.manifests[i].epoch, encode_manifest(chain.manifests[i]), wraps[0].wrap});
+  }
+  const auto signers = certified_signers({{creator, creator_signing.public_key()}});
+  const CaseKeyring keyring =
+      CaseKeyring::open(example_case(), entries, authority.public_key(), signers, creator, creator_key)
+          .value();
+  EXPECT_EQ(keyring.held_epochs(), (std::vector<std::uint32_t>{1, 2}));
+  EXPECT_EQ(keyring.write_epoch().value(), 2u);
+  // Without the creator's certificate the genesis cannot be trusted.
+  EXPECT_EQ(CaseKeyring::open(example_case(), entries, authority.public_key(), certified_signers(), creator,
+                              creator_key)
+                .error()
+                .code,
+            "keyring_signature_invalid");
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "sync/device_authentication.hpp"
 #include "sync/device_certificate.hpp"
 #include "sync/tls_pin_statement.hpp"
+#include "sync/recovery_key_statement.hpp"
 #include "sync/wipe_order.hpp"
 #include "tests/sync/keyring_test_support.hpp"
 
@@ -159,8 +160,9 @@ TEST(KeyringManifest, ASignatureOverAnotherLabelIsRefused) {
   // The same body signed under each other authority label (and the wrap's).
   const auto authority = authority_key();
   const KeyringManifest good = sign_manifest(example_manifest(), authority).value();
-  for (std::string_view label : {kDeviceCertificateLabel, kWipeOrderLabel, kEnrolmentProofLabel,
-                                 kAuthChallengeLabel, kCaseKeyWrapLabel}) {
+  for (std::string_view label :
+       {kDeviceCertificateLabel, kWipeOrderLabel, kEnrolmentProofLabel, kAuthChallengeLabel,
+        kCaseKeyWrapLabel, kKeyringGenesisLabel, kRecoveryKeyStatementLabel}) {
     crypto::Bytes message(label.begin(), label.end());
     message.push_back(0);
     const crypto::Bytes body = encode_manifest_body(good);
@@ -174,8 +176,10 @@ TEST(KeyringManifest, ASignatureOverAnotherLabelIsRefused) {
 
 TEST(KeyringManifest, ItsLabelIsDistinctFromAndNoPrefixOfEveryOtherLabel) {
   const std::vector<std::string_view> labels = {
-      kKeyringManifestLabel, kDeviceCertificateLabel, kWipeOrderLabel,         kEnrolmentProofLabel,
-      kAuthChallengeLabel,   kCaseKeyWrapLabel,       kCaseKeyCommitmentLabel, kTlsPinStatementLabel};
+      kKeyringManifestLabel,   kDeviceCertificateLabel, kWipeOrderLabel,
+      kEnrolmentProofLabel,    kAuthChallengeLabel,     kCaseKeyWrapLabel,
+      kCaseKeyCommitmentLabel, kKeyringGenesisLabel,    kRecoveryKeyStatementLabel,
+      kTlsPinStatementLabel};
   for (std::size_t i = 0; i < labels.size(); ++i) {
     for (std::size_t j = 0; j < labels.size(); ++j) {
       if (i == j) continue;
@@ -196,7 +200,7 @@ class KeyringChainTest : public ::testing::Test {
 
   Result<KeyringManifest> verify(std::vector<KeyringManifest> links,
                                  const std::optional<KeyringManifest>& accepted = std::nullopt) {
-    return verify_keyring_chain(example_case(), links, authority.public_key(), accepted);
+    return verify_keyring_chain(example_case(), links, authority.public_key(), certified_signers(), accepted);
   }
   // `manifest` with `change` applied, signed again so that only the change is wrong.
   template <typename Change>
@@ -296,6 +300,130 @@ TEST_F(KeyringChainTest, AnotherCasesManifestIsRefused) {
   const KeyringManifest moved = resigned(manifests[1], [&](KeyringManifest& m) { m.case_id = other_case; });
   EXPECT_EQ(verify({manifests[0], moved}).error().code, "keyring_case_mismatch");
   EXPECT_EQ(verify(manifests, other.manifests[0]).error().code, "keyring_case_mismatch");
+}
+
+// Genesis: epoch 1 signed by the device that created the case (issue 7).
+class GenesisChainTest : public ::testing::Test {
+ protected:
+  crypto::Ed25519PrivateKey authority = authority_key();
+  crypto::Ed25519PrivateKey creator_key = authority_key(0x30);
+  crypto::Ed25519PrivateKey other_device_key = authority_key(0x50);
+  DeviceId creator = device(0xd0);
+  crypto::X25519PrivateKey recovery = x25519_key(0x70);
+  SignedChain chain = genesis_chain(authority, creator_key, creator, recovery.public_key(),
+                                    {{creator, device(0xe0)}, {device(0xe0)}});
+  DeviceSigningKeyLookup signers = certified_signers({{creator, creator_key.public_key()}});
+
+  Result<KeyringManifest> verify(std::vector<KeyringManifest> links, const DeviceSigningKeyLookup& lookup,
+                                 const std::optional<KeyringManifest>& accepted = std::nullopt) {
+    return verify_keyring_chain(example_case(), links, authority.public_key(), lookup, accepted);
+  }
+  // Epoch 1 for `members`, signed under the genesis label by `signer` (bypassing
+  // sign_genesis_manifest's own checks, as a forger would).
+  KeyringManifest forged_genesis(std::vector<DeviceId> members, const crypto::Ed25519PrivateKey& signer) {
+    KeyringManifest manifest = chain.manifests[0];
+    manifest.members = std::move(members);
+    manifest.signature = signer.sign(genesis_signing_message(manifest)).value();
+    return manifest;
+  }
+};
+
+TEST_F(GenesisChainTest, AChainFromADeviceSignedGenesisVerifiesThroughTheCertifiedSigner) {
+  EXPECT_EQ(verify(chain.manifests, signers).value(), chain.manifests[2]);
+  EXPECT_EQ(verify({chain.manifests[0]}, signers).value(), chain.manifests[0]);
+  EXPECT_TRUE(
+      verify_genesis_manifest(chain.manifests[0], authority.public_key(), creator_key.public_key()).ok());
+  // The genesis signature is not an authority signature.
+  EXPECT_EQ(verify_manifest(chain.manifests[0], authority.public_key()).error().code,
+            "keyring_signature_invalid");
+  EXPECT_EQ(chain.manifests[0].authority_fingerprint, crypto::sha256(authority.public_key()));
+}
+
+TEST_F(GenesisChainTest, AnUnknownOrWrongSignerIsRefused) {
+  EXPECT_EQ(verify(chain.manifests, certified_signers()).error().code, "keyring_signature_invalid");
+  EXPECT_EQ(verify(chain.manifests, DeviceSigningKeyLookup{}).error().code, "keyring_signature_invalid");
+  EXPECT_EQ(
+      verify(chain.manifests, certified_signers({{creator, other_device_key.public_key()}})).error().code,
+      "keyring_signature_invalid");
+  // Another certified device signing the creator's genesis.
+  const KeyringManifest by_other = forged_genesis({creator}, other_device_key);
+  const auto lookup =
+      certified_signers({{creator, creator_key.public_key()}, {device(0xe0), other_device_key.public_key()}});
+  EXPECT_EQ(verify({by_other}, lookup).error().code, "keyring_signature_invalid");
+}
+
+TEST_F(GenesisChainTest, ADeviceCannotSignAGenesisWithAnotherMemberOrALaterEpoch) {
+  const auto lookup =
+      certified_signers({{creator, creator_key.public_key()}, {device(0xe0), other_device_key.public_key()}});
+  // Two members: only the authority may name more than the creator.
+  EXPECT_EQ(verify({forged_genesis({creator, device(0xe0)}, creator_key)}, lookup).error().code,
+            "keyring_signature_invalid");
+  // Epoch 2 under the genesis label, by a member device.
+  KeyringManifest second = chain.manifests[1];
+  second.members = {creator};
+  second.signature = creator_key.sign(genesis_signing_message(second)).value();
+  EXPECT_EQ(verify({chain.manifests[0], second}, lookup).error().code, "keyring_signature_invalid");
+  // The genesis label check itself.
+  EXPECT_EQ(verify_genesis_manifest(second, authority.public_key(), creator_key.public_key()).error().code,
+            "keyring_manifest_invalid");
+}
+
+TEST_F(GenesisChainTest, SigningAGenesisNeedsEpochOneOneMemberAndTheAuthorityNamed) {
+  KeyringManifest unsigned_first = chain.plans[0].manifest;
+  unsigned_first.authority_fingerprint = {};
+  EXPECT_EQ(sign_genesis_manifest(unsigned_first, creator_key).error().code, "keyring_manifest_invalid");
+  unsigned_first.authority_fingerprint = crypto::sha256(authority.public_key());
+  KeyringManifest two = unsigned_first;
+  two.members = {creator, device(0xe0)};
+  EXPECT_EQ(sign_genesis_manifest(two, creator_key).error().code, "keyring_manifest_invalid");
+  KeyringManifest later = unsigned_first;
+  later.epoch = 2;
+  EXPECT_EQ(sign_genesis_manifest(later, creator_key).error().code, "keyring_manifest_invalid");
+  const KeyringManifest signed_first = sign_genesis_manifest(unsigned_first, creator_key).value();
+  EXPECT_EQ(signed_first, chain.manifests[0]);
+  EXPECT_EQ(verify_genesis_manifest(signed_first, authority_key(0x02).public_key(), creator_key.public_key())
+                .error()
+                .code,
+            "keyring_wrong_authority");
+}
+
+TEST_F(GenesisChainTest, AnAlteredGenesisOrAGenesisOfAnotherAuthorityIsRefused) {
+  KeyringManifest altered = chain.manifests[0];
+  altered.recovery_key_fingerprint[0] ^= 1;  // a server substituting the recovery key
+  EXPECT_EQ(verify({altered}, signers).error().code, "keyring_signature_invalid");
+  KeyringManifest foreign = chain.plans[0].manifest;
+  foreign.authority_fingerprint = crypto::sha256(authority_key(0x02).public_key());
+  foreign = sign_genesis_manifest(foreign, creator_key).value();
+  EXPECT_EQ(verify({foreign}, signers).error().code, "keyring_wrong_authority");
+}
+
+TEST_F(GenesisChainTest, AnAuthoritySignedEpochOneStillVerifiesWithoutALookup) {
+  const SignedChain by_authority = signed_chain(authority, recovery.public_key(), {{creator}, {creator}});
+  EXPECT_EQ(verify(by_authority.manifests, DeviceSigningKeyLookup{}).value(), by_authority.manifests[1]);
+}
+
+TEST(RecoveryKeyStatement, TheAuthoritysStatementVerifiesForThatKeyOnly) {
+  const auto authority = authority_key();
+  const crypto::X25519PublicKey recovery = x25519_key(0x70).public_key();
+  EXPECT_EQ(crypto::to_hex(recovery_key_statement_message(recovery)),
+            crypto::to_hex(crypto::as_bytes("casefile recovery key v1")) + "00" + crypto::to_hex(recovery));
+  const crypto::Ed25519Signature signature = sign_recovery_key_statement(recovery, authority).value();
+  EXPECT_TRUE(verify_recovery_key_statement(recovery, signature, authority.public_key()).ok());
+  EXPECT_EQ(verify_recovery_key_statement(x25519_key(0x71).public_key(), signature, authority.public_key())
+                .error()
+                .code,
+            "recovery_key_signature_invalid");
+  EXPECT_EQ(verify_recovery_key_statement(recovery, signature, authority_key(0x02).public_key()).error().code,
+            "recovery_key_signature_invalid");
+  crypto::Ed25519Signature altered = signature;
+  altered[5] ^= 1;
+  EXPECT_EQ(verify_recovery_key_statement(recovery, altered, authority.public_key()).error().code,
+            "recovery_key_signature_invalid");
+  EXPECT_EQ(
+      verify_recovery_key_statement(recovery, crypto::ByteView(signature).first(63), authority.public_key())
+          .error()
+          .code,
+      "recovery_key_signature_invalid");
 }
 
 }  // namespace

@@ -23,7 +23,7 @@ class KeyringResponseTest : public ::testing::Test {
   SignedChain chain = signed_chain(authority, recovery.public_key(), {{device(0xd0)}, {device(0xe0)}});
 
   // The body the server builds (server/sync_api/key_wrap_endpoints.cpp): epoch 1
-  // with device 0xd0's wrap, epoch 2 without one.
+  // with device 0xd0's wrap and its recipients list, epoch 2 without either.
   boost::json::object body() const {
     const RecipientKey key{device(0xd0), member_key.public_key()};
     const auto wrap =
@@ -32,10 +32,11 @@ class KeyringResponseTest : public ::testing::Test {
             .value()[0]
             .wrap;
     boost::json::array epochs;
-    epochs.push_back(
-        boost::json::object{{"epoch", 1},
-                            {"manifest", bytes_to_wire_text(encode_manifest(chain.manifests[0]))},
-                            {"wrap", bytes_to_wire_text(wrap)}});
+    epochs.push_back(boost::json::object{
+        {"epoch", 1},
+        {"manifest", bytes_to_wire_text(encode_manifest(chain.manifests[0]))},
+        {"wrap", bytes_to_wire_text(wrap)},
+        {"recipients", boost::json::array{to_text(kRecoveryRecipient), to_text(device(0xd0))}}});
     epochs.push_back(
         boost::json::object{{"epoch", 2},
                             {"manifest", bytes_to_wire_text(encode_manifest(chain.manifests[1]))},
@@ -55,8 +56,9 @@ TEST_F(KeyringResponseTest, TheServersBodyDecodesIntoAnOpenableKeyring) {
   EXPECT_EQ(entries[0].epoch, 1u);
   EXPECT_TRUE(entries[0].wrap.has_value());
   EXPECT_FALSE(entries[1].wrap.has_value());
-  const CaseKeyring keyring =
-      CaseKeyring::open(example_case(), entries, authority.public_key(), device(0xd0), member_key).value();
+  const CaseKeyring keyring = CaseKeyring::open(example_case(), entries, authority.public_key(),
+                                                certified_signers(), device(0xd0), member_key)
+                                  .value();
   EXPECT_EQ(keyring.held_epochs(), (std::vector<std::uint32_t>{1}));
   EXPECT_EQ(keyring.head(), chain.manifests[1]);
 }

@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <vector>
 
 #include "crypto/ed25519.hpp"
@@ -54,6 +55,39 @@ inline SignedChain signed_chain(const crypto::Ed25519PrivateKey& authority,
                                        kIssuedAt + static_cast<std::int64_t>(i));
     chain.manifests.push_back(sign_manifest(plan.value().manifest, authority).value());
     chain.plans.push_back(std::move(plan).value());
+  }
+  return chain;
+}
+
+// The certified signing keys a verifier knows, as the lookup a chain takes.
+inline DeviceSigningKeyLookup certified_signers(std::map<DeviceId, crypto::Ed25519PublicKey> keys = {}) {
+  return [keys = std::move(keys)](const DeviceId& device) -> std::optional<crypto::Ed25519PublicKey> {
+    const auto found = keys.find(device);
+    if (found == keys.end()) return std::nullopt;
+    return found->second;
+  };
+}
+
+// A chain whose epoch 1 (members = {creator}) is signed by the creating
+// device (sign_genesis_manifest) and every later epoch by `authority`.
+inline SignedChain genesis_chain(const crypto::Ed25519PrivateKey& authority,
+                                 const crypto::Ed25519PrivateKey& creator_signing_key,
+                                 const DeviceId& creator, const crypto::X25519PublicKey& recovery_public_key,
+                                 const std::vector<std::vector<DeviceId>>& later_members_by_epoch,
+                                 const CaseId& case_id = example_case()) {
+  SignedChain chain;
+  auto first =
+      plan_first_epoch(case_id, {creator}, recovery_public_key, 1, case_key(0x10), kIssuedAt).value();
+  first.manifest.authority_fingerprint = crypto::sha256(authority.public_key());
+  chain.manifests.push_back(sign_genesis_manifest(first.manifest, creator_signing_key).value());
+  chain.plans.push_back(std::move(first));
+  for (std::size_t i = 0; i < later_members_by_epoch.size(); ++i) {
+    const auto key_first = static_cast<std::uint8_t>((i + 2) * 0x10);
+    auto plan = plan_rotation(chain.manifests.back(), later_members_by_epoch[i], case_key(key_first),
+                              kIssuedAt + static_cast<std::int64_t>(i + 1))
+                    .value();
+    chain.manifests.push_back(sign_manifest(plan.manifest, authority).value());
+    chain.plans.push_back(std::move(plan));
   }
   return chain;
 }

@@ -17,6 +17,7 @@
 #include "server/config.hpp"
 #include "server/instance.hpp"
 #include "sync/device_authentication.hpp"
+#include "tools/casefile-admin/keys_commands.hpp"
 #include "tools/casefile-admin/terminal_qr.hpp"
 
 namespace casefile::admin {
@@ -31,11 +32,6 @@ struct Session {
   std::unique_ptr<server::SqlCipherControlStore> store;
   std::unique_ptr<AccessAdministration> administration;
 };
-
-std::string admin_actor() {
-  const passwd* entry = ::getpwuid(::geteuid());
-  return std::string("admin:") + (entry != nullptr && entry->pw_name != nullptr ? entry->pw_name : "unknown");
-}
 
 Result<Session> open_session(const Options& options) {
   auto store = server::SqlCipherControlStore::open_in_instance(options.instance);
@@ -99,6 +95,61 @@ void print_json(json::object object) {
   std::cout << json::serialize(object) << "\n";
 }
 
+// Reconciles the case keys of every case of `user` after an access change.
+// The access change is already done: a failure here says so, and exits 1.
+Result<json::object> reconcile_cases_of_user(const Options& options, Session& session,
+                                             const crypto::Ed25519PrivateKey& authority,
+                                             const std::string& user) {
+  auto cases = session.store->cases_of_user(user);
+  if (!cases.ok()) return std::move(cases).error();
+  auto reconciled = reconcile_after_access_change(options, *session.store, authority, *cases);
+  if (!reconciled.ok()) {
+    Error error = std::move(reconciled).error();
+    error.message =
+        "the change is done, but the case keys were not reconciled (run keys reconcile): " + error.message;
+    return error;
+  }
+  return reconciled;
+}
+
+// A lawyer leaves (issue 7, flow 3): the user is disabled, every device of
+// the user is revoked with a wipe order, and every case the user was a member
+// of is reconciled without those devices. Each step is skipped when already
+// done, so running it again finishes an interrupted run.
+int run_user_leave(const Options& options, Session& session, const std::string& name) {
+  auto user = session.store->find_user(name);
+  if (!user.ok()) return fail(options, user.error());
+  if (!user->has_value()) return fail(options, make_error("user_unknown", "no user named " + name));
+  auto authority = load_authority(options);
+  if (!authority.ok()) return fail(options, authority.error());
+  if (!(*user)->disabled) {
+    if (auto disabled = session.administration->set_user_disabled(name, true); !disabled.ok()) {
+      return fail(options, disabled.error());
+    }
+  }
+  auto devices = session.store->list_devices();
+  if (!devices.ok()) return fail(options, devices.error());
+  json::array revoked;
+  for (const auto& device : *devices) {
+    if (device.user != name || device.state == server::DeviceState::revoked) continue;
+    auto order =
+        session.administration->revoke_device(device.id, *authority, "the user left the organisation");
+    if (!order.ok()) return fail(options, order.error());
+    revoked.emplace_back(sync::to_text(device.id));
+    if (!options.json) std::cout << "revoked device " << sync::to_text(device.id) << " (wipe order signed)\n";
+  }
+  auto keys = reconcile_cases_of_user(options, session, *authority, name);
+  if (!keys.ok()) return fail(options, keys.error());
+  if (options.json) {
+    print_json(
+        {{"user", name}, {"disabled", true}, {"revoked_devices", std::move(revoked)}, {"keys", *keys}});
+  } else {
+    std::cout << "user " << name << " left: disabled, " << revoked.size()
+              << " devices revoked, every case of the user rotated without them\n";
+  }
+  return kExitOk;
+}
+
 int run_user(const Options& options, Session& session) {
   const std::string action = options.words.size() > 1 ? options.words[1] : "";
   if (action == "list") {
@@ -120,6 +171,7 @@ int run_user(const Options& options, Session& session) {
   }
   auto name = required(options, "user");
   if (!name.ok()) return fail(options, name.error());
+  if (action == "leave") return run_user_leave(options, session, *name);
   if (action == "add") {
     auto role_text = required(options, "role");
     if (!role_text.ok()) return fail(options, role_text.error());
@@ -147,7 +199,7 @@ int run_user(const Options& options, Session& session) {
     }
     return kExitOk;
   }
-  return usage_error("user takes add, list, disable or enable");
+  return usage_error("user takes add, list, disable, enable or leave");
 }
 
 // The server's URL for the enrolment payload: --url, else casefiled.toml's listen address.
@@ -214,11 +266,11 @@ int run_certify(const Options& options, Session& session) {
   auto certificate =
       session.administration->certify_device(*device, *authority, std::chrono::days(validity_days));
   if (!certificate.ok()) return fail(options, certificate.error());
-  if (options.json) {
-    print_json({{"certificate", sync::certificate_to_json(*certificate)}});
-  } else {
-    print_certificate(*certificate);
-  }
+  if (!options.json) print_certificate(*certificate);
+  // The new device joins the key epochs of its user's cases.
+  auto keys = reconcile_cases_of_user(options, session, *authority, certificate->user);
+  if (!keys.ok()) return fail(options, keys.error());
+  if (options.json) print_json({{"certificate", sync::certificate_to_json(*certificate)}, {"keys", *keys}});
   return kExitOk;
 }
 
@@ -254,15 +306,28 @@ int run_revoke(const Options& options, Session& session) {
   auto order = sign_only ? session.administration->sign_wipe_order(*device, *authority, reason)
                          : session.administration->revoke_device(*device, *authority, reason);
   if (!order.ok()) return fail(options, order.error());
-  if (options.json || sign_only) {
+  if (sign_only) {
     print_json({{"device_id", sync::to_text(*device)},
-                {"state", sign_only ? "unchanged" : "revoked"},
+                {"state", "unchanged"},
                 {"wipe_order", sync::wipe_order_to_json(*order)}});
-  } else {
+    return kExitOk;
+  }
+  if (!options.json) {
     std::cout << "revoked device " << sync::to_text(*device)
               << ": its requests are refused from now, and its next\n"
               << "contact receives the signed wipe order (reason: " << reason << ").\n"
-              << "Rotate the keys of the cases it held (docs/security.md, \"Revocation\").\n";
+              << "Every case it held is rotated to a key epoch it cannot open:\n";
+  }
+  auto record = session.store->find_device(*device);
+  if (!record.ok()) return fail(options, record.error());
+  auto keys = record->has_value() ? reconcile_cases_of_user(options, session, *authority, (*record)->user)
+                                  : Result<json::object>(json::object{});
+  if (!keys.ok()) return fail(options, keys.error());
+  if (options.json) {
+    print_json({{"device_id", sync::to_text(*device)},
+                {"state", "revoked"},
+                {"wipe_order", sync::wipe_order_to_json(*order)},
+                {"keys", *keys}});
   }
   return kExitOk;
 }
@@ -297,11 +362,26 @@ int run_cases(const Options& options, Session& session) {
   auto changed = action == "add" ? session.administration->add_case_member(*case_id, *user)
                                  : session.administration->remove_case_member(*case_id, *user);
   if (!changed.ok()) return fail(options, changed.error());
-  if (options.json) {
-    print_json({{"case_id", sync::to_text(*case_id)}, {"user", *user}, {"member", action == "add"}});
-  } else {
+  if (!options.json) {
     std::cout << (action == "add" ? "added " : "removed ") << *user << (action == "add" ? " to" : " from")
               << " case " << sync::to_text(*case_id) << "\n";
+  }
+  // The case's key epoch follows its members: with the admin passphrase at
+  // hand, reconcile now; without it, say how to do it later.
+  json::value keys = nullptr;
+  if (admin_passphrase(options).ok()) {
+    auto authority = load_authority(options);
+    if (!authority.ok()) return fail(options, authority.error());
+    auto reconciled = reconcile_after_access_change(options, *session.store, *authority, {*case_id});
+    if (!reconciled.ok()) return fail(options, reconciled.error());
+    keys = *reconciled;
+  } else if (!options.json) {
+    std::cerr << "casefile-admin: no admin passphrase given: run keys reconcile --case "
+              << sync::to_text(*case_id) << " to give the case a key epoch for its new members\n";
+  }
+  if (options.json) {
+    print_json(
+        {{"case_id", sync::to_text(*case_id)}, {"user", *user}, {"member", action == "add"}, {"keys", keys}});
   }
   return kExitOk;
 }
@@ -360,6 +440,11 @@ int run_audit(const Options& options, Session& session) {
 
 }  // namespace
 
+std::string admin_actor() {
+  const passwd* entry = ::getpwuid(::geteuid());
+  return std::string("admin:") + (entry != nullptr && entry->pw_name != nullptr ? entry->pw_name : "unknown");
+}
+
 Result<crypto::Ed25519PrivateKey> load_authority(const Options& options) {
   auto passphrase = admin_passphrase(options);
   if (!passphrase.ok()) return std::move(passphrase).error();
@@ -373,6 +458,8 @@ Result<crypto::Ed25519PrivateKey> load_authority(const Options& options) {
   if (key->public_key() != summary->authority_public_key) {
     return make_error("corrupt_instance", "org/authority.key does not match org/authority.pub");
   }
+  auto statement = server::ensure_recovery_key_statement(options.instance, *key);
+  if (!statement.ok()) return std::move(statement).error();
   return key;
 }
 
@@ -384,7 +471,7 @@ bool is_access_command(const std::string& command) {
 int run_access_command(const Options& options) {
   const std::string command = options.command();
   if (command == "user" && options.words.size() < 2)
-    return usage_error("user takes add, list, disable or enable");
+    return usage_error("user takes add, list, disable, enable or leave");
   auto session = open_session(options);
   if (!session.ok()) return report_error(options, session.error());
   if (command == "user") return run_user(options, *session);

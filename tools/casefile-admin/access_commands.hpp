@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "base/result.hpp"
 #include "crypto/ed25519.hpp"
 #include "tools/casefile-admin/command_line.hpp"
 
@@ -16,6 +17,13 @@ int run_access_command(const Options& options);
 // Unwraps the authority key with the admin passphrase and checks it is the
 // instance's (org/authority.pub), so a wrong file cannot sign. Errors:
 // "passphrase_required", the key file's, "corrupt_instance".
+// "admin:<os user>", the actor of every audit entry casefile-admin writes.
+std::string admin_actor();
+
+// Unwraps the authority key with the admin passphrase, checks it is the
+// instance's (org/authority.pub), and writes org/recovery.sig when missing
+// (instances made before it). Errors: admin_passphrase's, the key file's,
+// "corrupt_instance".
 Result<crypto::Ed25519PrivateKey> load_authority(const Options& options);
 
 }  // namespace casefile::admin

@@ -19,14 +19,31 @@ commands:
   enrol --user U [--ttl MIN] [--url URL]
                                make a one-time enrolment code for a new device of U (QR code)
   certify --device D [--validity-days N]
-                               sign the certificate of a pending device (admin passphrase)
+                               sign the certificate of a pending device (admin passphrase);
+                               reconciles the keys of the cases of its user
   devices [--user U]           list devices and their states
   revoke --device D [--reason R] [--sign-only]
-                               revoke a device and sign its wipe order (admin passphrase);
+                               revoke a device and sign its wipe order (admin passphrase),
+                               and rotate every case of its user;
                                --sign-only prints the signed order for POST
                                /v1/admin/devices/D/revoke and changes nothing
   cases members add|remove|list --case C [--user U]
-                               manage who is a member of a case
+                               manage who is a member of a case; add and remove reconcile
+                               the case's keys (admin passphrase)
+  user leave --user U          a lawyer leaves: disable U, revoke every device of U with a
+                               wipe order, rotate every case U was a member of (idempotent)
+  keys status [--case C]       each case's head key epoch, members, awaiting_genesis
+  keys rotate --case C | --all [--since T]
+                               new key epoch for the case(s), even if nothing changed; an
+                               interrupted run resumes with the --since it printed
+  keys reconcile [--case C]    new key epoch only where the member devices changed
+  recovery export --to FILE [--recovery-passphrase-file F]
+                               the recovery key under its own passphrase, for offline storage
+  cases read --case C [--recovery-key FILE]
+                               decrypt a case's records with the recovery key (audited)
+  cases recover --case C --device D [--recovery-key FILE]
+                               wrap every epoch of a case to D with the recovery key, then
+                               reconcile (all its devices were lost)
   audit [--since T] [--until T] [--event E] [--device D] [--limit N] [--verify]
                                show the audit log (T: ms since the epoch, YYYY-MM-DD or
                                YYYY-MM-DDTHH:MM:SSZ); --verify checks its hash chain
@@ -58,15 +75,20 @@ options:
   --backup-passphrase-file FILE
                             the backup key's passphrase (or CASEFILE_BACKUP_PASSPHRASE)
   --json                    print one JSON object instead of text
+  --recovery-passphrase-file FILE
+                            the passphrase of an exported recovery key (else the variable
+                            CASEFILE_RECOVERY_PASSPHRASE)
   -h, --help                this text
 
 The admin passphrase may also come from the environment variable CASEFILE_ADMIN_PASSPHRASE.
 casefile-admin works on the instance's files directly and may run while casefiled serves.
 )";
 
-const std::set<std::string> kValueOptions = {"user", "role",  "device", "case",  "reason", "ttl",
-                                             "url",  "since", "until",  "event", "limit",  "validity-days"};
-const std::set<std::string> kFlagOptions = {"generate-passphrase", "verify", "sign-only"};
+const std::set<std::string> kValueOptions = {
+    "user",  "role",          "device", "case",         "reason",
+    "ttl",   "url",           "since",  "until",        "event",
+    "limit", "validity-days", "to",     "recovery-key", "recovery-passphrase-file"};
+const std::set<std::string> kFlagOptions = {"generate-passphrase", "verify", "sign-only", "all"};
 // The options of backup_commands.cpp.
 const std::set<std::string> kBackupValueOptions = {"to", "backup-key", "backup-passphrase-file"};
 const std::set<std::string> kBackupFlagOptions = {"include-server-secrets"};

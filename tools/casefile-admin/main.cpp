@@ -9,6 +9,7 @@
 #include "tools/casefile-admin/command_line.hpp"
 #include "tools/casefile-admin/instance_commands.hpp"
 #include "tools/casefile-admin/secrets_commands.hpp"
+#include "tools/casefile-admin/keys_commands.hpp"
 #include "tools/casefile-admin/stats_command.hpp"
 
 int main(int argc, char** argv) {
@@ -26,6 +27,7 @@ int main(int argc, char** argv) {
   try {
     if (command == "init") return run_init(options);
     if (command == "instance") return run_instance_show(options);
+    if (is_keys_command(options)) return run_keys_command(options);
     if (is_access_command(command)) return run_access_command(options);
     if (is_secrets_command(command)) return run_secrets_command(options);
     if (is_backup_command(command)) return run_backup_command(options);

@@ -22,6 +22,9 @@ device:
   passphrase change [--new-passphrase-file F]
                                re-wrap the storage key under a new passphrase
   storage-key rotate           re-key the replica under a fresh storage key
+  reencrypt --case C [--batch N]
+                               re-seal the case's older values under its newest key epoch
+                               (N records a transaction, default 500); run `sync` after
 
 records (FIELD=VALUE is typed by the schema: integers and timestamps in decimal,
 booleans true or false, dates YYYY-MM-DD, everything else as text):
@@ -98,6 +101,7 @@ const std::vector<CommandRule>& command_rules() {
       {"passphrase change", 0, {"new-passphrase-file"}, {}, false, false},
       {"storage-key rotate", 0, {}, {}, false, false},
       {"repin", 0, {"statement"}, {"statement"}, false, false},
+      {"reencrypt", 0, {"case", "batch"}, {"case"}, false, false},
   };
   return rules;
 }

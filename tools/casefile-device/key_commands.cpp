@@ -2,11 +2,13 @@
 
 #include <openssl/crypto.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <iostream>
 
 #include "tools/casefile-device/output.hpp"
 #include "tools/casefile-device/passphrase_input.hpp"
+#include "tools/casefile-device/progress_bar.hpp"
 
 namespace casefile::device_tool {
 namespace {
@@ -110,6 +112,54 @@ int run_storage_key_rotate(const Options& options) {
     print_json({{"rotated", true}});
   } else {
     std::cout << "storage key rotated: the replica is encrypted under a fresh key\n";
+  }
+  return kExitOk;
+}
+
+int run_reencrypt(const Options& options) {
+  const auto case_text = options.value("case");
+  const auto case_id = case_text ? sync::parse_id<sync::CaseId>(*case_text) : std::nullopt;
+  if (!case_id) return report_failure(options, make_error("usage", "--case must be a case id"));
+  auto batch = integer_option(options, "batch", 500, 1, 100'000);
+  if (!batch.ok()) return report_failure(options, batch.error());
+  auto unlocked = unlock_device(options);
+  if (!unlocked.ok()) return report_failure(options, unlocked.error());
+  TerminalProgressBar bar(standard_error_is_terminal());
+  const device::ReencryptProgressCallback progress = [&bar](const device::ReencryptProgress& step) {
+    bar.show("reencrypt", step.records_done, step.records_total);
+    return true;
+  };
+  const std::int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
+  auto report = unlocked->device.reencrypt_case(*case_id, progress, now_ms, static_cast<std::size_t>(*batch));
+  bar.finish();
+  if (!report.ok()) return report_failure(options, report.error());
+  if (options.json) {
+    print_json({{"case", sync::to_text(*case_id)},
+                {"epoch", report->epoch},
+                {"records", report->records},
+                {"records_rewritten", report->records_rewritten},
+                {"values_rewritten", report->values_rewritten},
+                {"values_current", report->values_current},
+                {"fields_in_conflict", report->fields_in_conflict},
+                {"values_unreadable", report->values_unreadable},
+                {"records_immutable", report->records_immutable}});
+  } else {
+    std::cout << "re-sealed " << report->values_rewritten << " values in " << report->records_rewritten
+              << " records under epoch " << report->epoch << " (" << report->values_current
+              << " already there); run `sync` to send them\n";
+    if (report->fields_in_conflict > 0) {
+      std::cout << "skipped " << report->fields_in_conflict
+                << " fields in conflict: resolve them, then run reencrypt again\n";
+    }
+    if (report->values_unreadable > 0) {
+      std::cout << "skipped " << report->values_unreadable << " values this device cannot open\n";
+    }
+    if (report->records_immutable > 0) {
+      std::cout << "left " << report->records_immutable
+                << " finalized records under their epoch (they cannot change)\n";
+    }
   }
   return kExitOk;
 }

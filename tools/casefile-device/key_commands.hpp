@@ -1,5 +1,6 @@
 // casefile-device's device and key commands: init, unlock, passphrase
-// change, storage-key rotate; and the unlock every other command starts with.
+// change, storage-key rotate, reencrypt; and the unlock every other command
+// starts with.
 #pragma once
 
 #include "base/result.hpp"
@@ -24,5 +25,7 @@ int run_init(const Options& options);
 int run_unlock(const Options& options);
 int run_passphrase_change(const Options& options);
 int run_storage_key_rotate(const Options& options);
+// Re-seals a case's old values under its newest epoch (FieldDevice::reencrypt_case).
+int run_reencrypt(const Options& options);
 
 }  // namespace casefile::device_tool

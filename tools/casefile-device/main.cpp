@@ -27,6 +27,7 @@ int run(const Options& options) {
   if (command == "passphrase change") return run_passphrase_change(options);
   if (command == "storage-key rotate") return run_storage_key_rotate(options);
   if (command == "repin") return run_repin(options);
+  if (command == "reencrypt") return run_reencrypt(options);
   if (is_record_command(command)) return run_record_command(options);
   return run_sync_command(options);  // parse_arguments admits no other command
 }

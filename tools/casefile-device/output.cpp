@@ -62,6 +62,7 @@ json::object record_read_json(const device::RecordRead& record) {
   for (const device::FieldRead& field : record.fields) {
     json::object entry{{"value", plain_value_json(field.winner.value)}, {"sealed", field.winner.sealed}};
     if (!field.winner.unreadable.empty()) entry["unreadable"] = field.winner.unreadable;
+    if (field.winner.epoch != 0) entry["epoch"] = field.winner.epoch;
     entry["conflict"] = field.in_conflict();
     if (field.in_conflict()) entry["siblings"] = siblings_json(field);
     fields[field.name] = std::move(entry);

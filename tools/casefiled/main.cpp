@@ -216,7 +216,12 @@ int serve(const std::vector<std::string>& arguments) {
   }
 
   MetricsRegistry metrics;
-  AccessService access(*stores->control, *authority, *pin);
+  auto recovery_statement =
+      read_recovery_key_statement(config->authority_public_key.parent_path(), *authority);
+  if (!recovery_statement.ok()) return startup_failed(logger, recovery_statement.error());
+  AccessServiceOptions access_options;
+  access_options.recovery_key_statement = *recovery_statement;
+  AccessService access(*stores->control, *authority, *pin, system_clock_ms, access_options);
   // Expired enrolment codes, challenges and tokens serve no request: sweep them.
   CredentialSweeper credential_sweeper(*stores->control, logger, std::chrono::minutes(10));
   ChangeNotifier notifier;
@@ -238,6 +243,8 @@ int serve(const std::vector<std::string>& arguments) {
   // Held by a database-key rotation from its first rekey until the key is
   // replaced, so that statistics (its own connection) wait meanwhile.
   std::mutex database_key_mutex;
+  KeyWrapEndpoints keys(*stores->keys, access.authenticator(), audit,
+                        control_store_case_key_recipients(*stores->control));
   const StatisticsEndpoint statistics(
       [database = config->database, &key = stores->database_key, &database_key_mutex] {
         const std::lock_guard lock(database_key_mutex);

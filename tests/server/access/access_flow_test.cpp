@@ -10,6 +10,7 @@
 #include "server/access/access_service.hpp"
 #include "sync/device_authentication.hpp"
 #include "sync/device_certificate.hpp"
+#include "sync/recovery_key_statement.hpp"
 #include "sync/wipe_order.hpp"
 #include "tests/server/access/access_test_support.hpp"
 
@@ -420,6 +421,27 @@ TEST_F(AccessFlowTest, AuthenticationErrorsMapToTheirStatuses) {
                                                                  make_error("unauthenticated", "no token"));
   EXPECT_EQ(response.status, 401u);
   EXPECT_EQ(error_of(response), "unauthenticated");
+}
+
+TEST_F(AccessFlowTest, TheAuthorityRouteServesTheRecoveryKeyStatementOrNulls) {
+  const auto before = body_of(call("GET", "/v1/authority"));
+  EXPECT_TRUE(before.at("recovery_public_key").is_null());
+  EXPECT_TRUE(before.at("recovery_key_signature").is_null());
+
+  const auto recovery = crypto::X25519PrivateKey::generate().value();
+  AccessServiceOptions options;
+  options.recovery_key_statement = RecoveryKeyStatement{
+      recovery.public_key(), sync::sign_recovery_key_statement(recovery.public_key(), authority_).value()};
+  AccessService with_statement(*store_, authority_.public_key(), tls_pin_, clock_.function(), options);
+  const auto body = body_of(with_statement.authority(make_request("GET", "/v1/authority")));
+  crypto::Bytes public_key, signature;
+  ASSERT_TRUE(crypto::from_hex(std::string(body.at("recovery_public_key").as_string()), public_key));
+  ASSERT_TRUE(crypto::from_hex(std::string(body.at("recovery_key_signature").as_string()), signature));
+  ASSERT_EQ(public_key.size(), 32u);
+  crypto::X25519PublicKey served{};
+  std::copy(public_key.begin(), public_key.end(), served.begin());
+  EXPECT_EQ(served, recovery.public_key());
+  EXPECT_TRUE(sync::verify_recovery_key_statement(served, signature, authority_.public_key()).ok());
 }
 
 }  // namespace

@@ -195,6 +195,10 @@ TEST_F(ControlStoreTest, CasesKeepTheirMembersAndAtLeastOne) {
   EXPECT_EQ(store_->remove_case_member(case_id, "ana", event("m")).error().code, "not_member");
   EXPECT_TRUE(store_->cases_of_user("ana").value().empty());
   EXPECT_TRUE(store_->case_exists(case_id).value());
+  const auto cases = store_->list_cases().value();
+  ASSERT_EQ(cases.size(), 1u);
+  EXPECT_EQ(cases[0].case_id, case_id);
+  EXPECT_EQ(cases[0].users, std::vector<std::string>{"ben"});
 }
 
 TEST_F(ControlStoreTest, AuditQueriesFilterByTimeEventAndDevice) {

@@ -42,7 +42,7 @@ class CasefiledRouter {
         access_(*control_, authority_.public_key(), tls_pin_, std::move(clock)),
         audit_([&control = *control_](const AuditEvent& event) { return control.append_audit(event); }),
         sync_(*sync_store_, notifier_, access_.authenticator(), audit_, metrics_),
-        key_endpoints_(*keys_, access_.authenticator(), audit_),
+        key_endpoints_(*keys_, access_.authenticator(), audit_, control_store_case_key_recipients(*control_)),
         statistics_([this] { return read_statistics_snapshot(sync_database(), database_key_); },
                     access_.authenticator(), audit_) {
     Status routes = add_operations_routes(router_, metrics_, [] { return ok_status(); });
