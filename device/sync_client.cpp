@@ -493,7 +493,12 @@ struct SyncClient::State {
   Status refresh_case_keyring(const sync::CaseId& case_id) {
     auto response = call(HttpsRequest{"GET", "/v1/keys/" + sync::to_text(case_id), {}, {}, {}}, true);
     if (!response.ok()) return std::move(response).error();
-    if (response->status != 200) return internal::server_refusal(*response);
+    if (response->status != 200) {
+      Error refusal = internal::server_refusal(*response);
+      // Removed from the case since GET /v1/keys: the next round purges it.
+      if (refusal.code == "case_not_member") return ok_status();
+      return refusal;
+    }
     auto entries = sync::decode_keyring_response(response->body, case_id);
     if (!entries.ok()) return std::move(entries).error();
     auto recipients = internal::decode_keyring_recipients(response->body);

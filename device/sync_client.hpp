@@ -5,8 +5,11 @@
 //   auto report = client->sync_once([](const device::SyncProgress& p) { ...; return true; });
 //
 // One sync: sign in (or reuse the stored token), register cases created
-// offline, push the outbox in batches until it is empty, purge cases the
-// user is no longer a member of, pull pages until there are no more.
+// offline, upload the genesis keyring epoch of each (before any of its
+// changes), push the outbox in batches until it is empty, purge cases the
+// user is no longer a member of, refresh case keyrings (GET /v1/keys: verify
+// and store changed heads, wrap held epochs to head members that lack them),
+// pull pages until there are no more.
 // Resumable by construction: an outbox change leaves the outbox only with
 // the server's verdict, and the pull cursor moves only with an applied page,
 // so an interrupted sync loses nothing and the next one repeats little.
@@ -19,7 +22,9 @@
 // is "wipe_order_invalid" and nothing is wiped.
 //
 // Errors: "not_certified", "invalid_argument", "sync_cancelled",
-// "wipe_order_invalid", "push_stalled", the transport's (https_client.hpp),
+// "wipe_order_invalid", "push_stalled", "recovery_key_missing" (the server
+// has no recovery key statement, so no genesis can be uploaded), the keyring
+// codes of FieldDevice::accept_keyring, the transport's (https_client.hpp),
 // the server's codes (docs/protocol.md), the replica's and FieldDevice's.
 //
 // Threading: runs on the caller's thread; one sync at a time per device.

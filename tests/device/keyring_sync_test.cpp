@@ -53,16 +53,20 @@ TEST(KeyringIndex, RefusesEveryMalformedAnswer) {
   }
 }
 
-TEST(KeyringRefresh, FetchesCasesWhoseHeadMovedOrWhoseEpochsAreNotSharedYet) {
-  const std::vector<ServerKeyringHead> server{
-      {case_number(1), 2}, {case_number(2), 1}, {case_number(3), 4}, {case_number(4), 1}};
+TEST(KeyringRefresh, FetchesCasesWhoseHeadMovedOrWhoseEpochsAreNotSharedOrNotAllHeld) {
+  const std::vector<ServerKeyringHead> server{{case_number(1), 2},
+                                              {case_number(2), 1},
+                                              {case_number(3), 4},
+                                              {case_number(4), 1},
+                                              {case_number(6), 3}};
   const std::vector<KeyringHeadSummary> local{
-      {case_number(1), 2, true},   // unchanged and shared: nothing to do
-      {case_number(2), 1, false},  // unchanged, sharing not done
-      {case_number(3), 3, true},   // the server has a newer head
-      {case_number(5), 1, true}};  // not on the server's list: left alone
+      {case_number(1), 2, true, true},    // unchanged, shared, complete: nothing to do
+      {case_number(2), 1, false, true},   // unchanged, sharing not done
+      {case_number(3), 3, true, true},    // the server has a newer head
+      {case_number(5), 1, true, true},    // not on the server's list: left alone
+      {case_number(6), 3, true, false}};  // an earlier epoch's key is still missing here
   EXPECT_EQ(cases_to_refresh(server, local),
-            (std::vector<sync::CaseId>{case_number(2), case_number(3), case_number(4)}));
+            (std::vector<sync::CaseId>{case_number(2), case_number(3), case_number(4), case_number(6)}));
 }
 
 TEST(HeldEpochSharing, WrapsOnlyToHeadMembersThatLackAnEpoch) {
