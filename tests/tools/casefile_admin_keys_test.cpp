@@ -317,8 +317,11 @@ TEST_F(CasefileAdminKeysTest, TheRecoveryKeyReadsACaseAndRewrapsItToANewDevice) 
     sync::canonicalize_change(change);
     const auto batch =
         sync::seal_batch(random_uuid<sync::BatchId>(), lost.signing, lost.id, {change}).value();
-    sync::PushContext context{
-        lost.id, lost.signing.public_key(), {case_id}, static_cast<std::uint64_t>(kNow)};
+    sync::PushContext context;
+    context.device = lost.id;
+    context.device_public_key = lost.signing.public_key();
+    context.writable_cases = {case_id};
+    context.server_now_millis = static_cast<std::uint64_t>(kNow);
     const auto pushed = sync::handle_push(*store, context, batch).value();
     ASSERT_EQ(pushed.verdicts.at(0).kind, sync::VerdictKind::accepted)
         << pushed.verdicts.at(0).reason.message;

@@ -239,7 +239,6 @@ int serve(const std::vector<std::string>& arguments) {
   sync_options.relayed_author_key = relayed_author_keys(*stores->control);
   SyncEndpoints sync(*stores->sync, notifier, access.authenticator(), audit, metrics, sync_options);
   const SchemaEndpoint schema;
-  KeyWrapEndpoints keys(*stores->keys, access.authenticator(), audit);
   // Held by a database-key rotation from its first rekey until the key is
   // replaced, so that statistics (its own connection) wait meanwhile.
   std::mutex database_key_mutex;
