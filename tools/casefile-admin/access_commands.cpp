@@ -1,6 +1,5 @@
 #include "tools/casefile-admin/access_commands.hpp"
 
-#include <pwd.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -82,17 +81,6 @@ std::string format_time(std::int64_t ms) {
   char text[32];
   std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
   return text;
-}
-
-// A usage problem found after parsing is exit 2; anything else is exit 1.
-int fail(const Options& options, const Error& error) {
-  if (error.code == "usage") return usage_error(error.message);
-  return report_error(options, error);
-}
-
-void print_json(json::object object) {
-  object["ok"] = true;
-  std::cout << json::serialize(object) << "\n";
 }
 
 // Reconciles the case keys of every case of `user` after an access change.
@@ -439,11 +427,6 @@ int run_audit(const Options& options, Session& session) {
 }
 
 }  // namespace
-
-std::string admin_actor() {
-  const passwd* entry = ::getpwuid(::geteuid());
-  return std::string("admin:") + (entry != nullptr && entry->pw_name != nullptr ? entry->pw_name : "unknown");
-}
 
 Result<crypto::Ed25519PrivateKey> load_authority(const Options& options) {
   auto passphrase = admin_passphrase(options);

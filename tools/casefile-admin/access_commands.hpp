@@ -14,12 +14,6 @@ namespace casefile::admin {
 bool is_access_command(const std::string& command);
 int run_access_command(const Options& options);
 
-// Unwraps the authority key with the admin passphrase and checks it is the
-// instance's (org/authority.pub), so a wrong file cannot sign. Errors:
-// "passphrase_required", the key file's, "corrupt_instance".
-// "admin:<os user>", the actor of every audit entry casefile-admin writes.
-std::string admin_actor();
-
 // Unwraps the authority key with the admin passphrase, checks it is the
 // instance's (org/authority.pub), and writes org/recovery.sig when missing
 // (instances made before it). Errors: admin_passphrase's, the key file's,

@@ -1,5 +1,8 @@
 #include "tools/casefile-admin/command_line.hpp"
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <boost/json.hpp>
 #include <cstdlib>
 #include <fstream>
@@ -172,6 +175,21 @@ Result<std::string> admin_passphrase(const Options& options) {
     return std::string(from_environment);
   return make_error("passphrase_required",
                     "give the admin passphrase with --passphrase-file or CASEFILE_ADMIN_PASSPHRASE");
+}
+
+int fail(const Options& options, const Error& error) {
+  if (error.code == "usage") return usage_error(error.message);
+  return report_error(options, error);
+}
+
+void print_json(boost::json::object object) {
+  object["ok"] = true;
+  std::cout << boost::json::serialize(object) << "\n";
+}
+
+std::string admin_actor() {
+  const passwd* entry = ::getpwuid(::geteuid());
+  return std::string("admin:") + (entry != nullptr && entry->pw_name != nullptr ? entry->pw_name : "unknown");
 }
 
 }  // namespace casefile::admin

@@ -3,6 +3,7 @@
 // 2 usage error.
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <map>
 #include <optional>
 #include <set>
@@ -44,6 +45,17 @@ const char* usage_text();
 // Prints the error (JSON on stdout with --json, text on stderr otherwise)
 // and returns kExitFailed.
 int report_error(const Options& options, const Error& error);
+
+// A usage problem found after parsing (code "usage") is printed with the
+// usage text and returns kExitUsage; any other error goes to report_error.
+int fail(const Options& options, const Error& error);
+
+// Prints `object` with "ok": true as one JSON line on stdout (--json output).
+void print_json(boost::json::object object);
+
+// Who the audit log names for the admin running this process:
+// "admin:<login name>".
+std::string admin_actor();
 
 // --passphrase-file, then CASEFILE_ADMIN_PASSPHRASE. Errors: "io_error",
 // "passphrase_required".

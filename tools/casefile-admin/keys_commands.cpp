@@ -64,16 +64,6 @@ Result<KeyringSession> open_keyring_session(const Options& options, server::Cont
   return session;
 }
 
-int fail(const Options& options, const Error& error) {
-  if (error.code == "usage") return usage_error(error.message);
-  return report_error(options, error);
-}
-
-void print_json(json::object object) {
-  object["ok"] = true;
-  std::cout << json::serialize(object) << "\n";
-}
-
 Result<sync::CaseId> case_option(const Options& options) {
   auto text = options.value("case");
   if (!text) return make_error("usage", "--case is required");

@@ -8,8 +8,8 @@
 #include "tools/casefile-admin/backup_commands.hpp"
 #include "tools/casefile-admin/command_line.hpp"
 #include "tools/casefile-admin/instance_commands.hpp"
-#include "tools/casefile-admin/secrets_commands.hpp"
 #include "tools/casefile-admin/keys_commands.hpp"
+#include "tools/casefile-admin/secrets_commands.hpp"
 #include "tools/casefile-admin/stats_command.hpp"
 
 int main(int argc, char** argv) {

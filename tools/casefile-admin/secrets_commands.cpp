@@ -1,6 +1,5 @@
 #include "tools/casefile-admin/secrets_commands.hpp"
 
-#include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -34,11 +33,6 @@ namespace json = boost::json;
 // rewrites every page, about a second for each few hundred megabytes here.
 constexpr auto kRotationWait = std::chrono::minutes(30);
 constexpr auto kPollInterval = std::chrono::milliseconds(50);
-
-std::string admin_actor() {
-  const passwd* entry = ::getpwuid(::geteuid());
-  return std::string("admin:") + (entry != nullptr && entry->pw_name != nullptr ? entry->pw_name : "unknown");
-}
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
