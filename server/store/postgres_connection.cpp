@@ -184,29 +184,36 @@ Status Connection::reset() {
   return ok_status();
 }
 
-Result<std::unique_ptr<ConnectionPool>> ConnectionPool::open(const crypto::SecretBytes& connection_string,
-                                                             std::size_t count) {
-  std::vector<std::unique_ptr<Connection>> connections;
-  for (std::size_t i = 0; i < std::max<std::size_t>(count, 1); ++i) {
-    auto connection = Connection::open(connection_string);
-    if (!connection.ok()) return std::move(connection).error();
-    connections.push_back(std::move(connection).value());
-  }
-  return std::unique_ptr<ConnectionPool>(new ConnectionPool(std::move(connections)));
-}
-
-ConnectionPool::ConnectionPool(std::vector<std::unique_ptr<Connection>> connections)
-    : connections_(std::move(connections)) {
-  for (auto& connection : connections_) idle_.push_back(connection.get());
+ConnectionPool::ConnectionPool(const crypto::SecretBytes& connection_string,
+                               std::unique_ptr<Connection> first, std::size_t limit)
+    : connection_string_(connection_string.clone()), limit_(std::max<std::size_t>(limit, 1)) {
+  idle_.push_back(first.get());
+  connections_.push_back(std::move(first));
 }
 
 Result<ConnectionPool::Lease> ConnectionPool::acquire() {
   Connection* connection = nullptr;
   {
     std::unique_lock lock(mutex_);
-    freed_.wait(lock, [this] { return !idle_.empty(); });
-    connection = idle_.back();
-    idle_.pop_back();
+    freed_.wait(lock, [this] { return !idle_.empty() || connections_.size() + opening_ < limit_; });
+    if (!idle_.empty()) {
+      connection = idle_.back();
+      idle_.pop_back();
+    } else {
+      ++opening_;
+    }
+  }
+  if (connection == nullptr) {
+    // Connect outside the lock: it takes a round trip or more.
+    auto opened = Connection::open(connection_string_);
+    const std::lock_guard lock(mutex_);
+    --opening_;
+    if (!opened.ok()) {
+      freed_.notify_one();  // another waiter may try
+      return std::move(opened).error();
+    }
+    connection = opened->get();
+    connections_.push_back(std::move(opened).value());
   }
   Lease lease(*this, *connection);
   if (connection->broken()) CASEFILE_RETURN_IF_ERROR(connection->reset());

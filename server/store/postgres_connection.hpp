@@ -100,14 +100,16 @@ class Connection {
   pg_conn* connection_;
 };
 
-// A fixed number of connections shared by a store's threads. A caller leases
-// one for one call; a lease of a connection the server dropped reconnects it
-// first, so a PostgreSQL restart costs the calls in flight, not the store.
+// Up to a fixed number of connections shared by a store's threads, opened as
+// calls need them. A caller leases one for one call; a lease of a connection
+// the server dropped reconnects it first, so a PostgreSQL restart costs the
+// calls in flight, not the store.
 class ConnectionPool {
  public:
-  // Opens `count` connections (at least one). Errors: Connection::open's.
-  static Result<std::unique_ptr<ConnectionPool>> open(const crypto::SecretBytes& connection_string,
-                                                      std::size_t count);
+  // A pool that starts with `first` and opens up to `limit` connections in
+  // all (at least one).
+  ConnectionPool(const crypto::SecretBytes& connection_string, std::unique_ptr<Connection> first,
+                 std::size_t limit);
 
   class Lease {
    public:
@@ -128,18 +130,21 @@ class ConnectionPool {
     Connection* connection_;
   };
 
-  // Waits until a connection is free. Errors: "unavailable" when the leased
-  // connection was lost and cannot reconnect.
+  // An idle connection, else a new one while below the limit, else waits for
+  // one to be freed. Errors: "unavailable" when a connection cannot be
+  // opened, or was lost and cannot reconnect.
   Result<Lease> acquire();
 
  private:
-  explicit ConnectionPool(std::vector<std::unique_ptr<Connection>> connections);
   void give_back(Connection& connection);
 
-  std::vector<std::unique_ptr<Connection>> connections_;
+  const crypto::SecretBytes connection_string_;
+  const std::size_t limit_;
   std::mutex mutex_;
   std::condition_variable freed_;
-  std::vector<Connection*> idle_;  // GUARDED_BY(mutex_)
+  std::vector<std::unique_ptr<Connection>> connections_;  // GUARDED_BY(mutex_)
+  std::vector<Connection*> idle_;                         // GUARDED_BY(mutex_)
+  std::size_t opening_ = 0;                               // GUARDED_BY(mutex_): being opened now
 };
 
 // Runs `body` inside BEGIN ... COMMIT; rolls back if it or the COMMIT fails.

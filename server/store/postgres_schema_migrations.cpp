@@ -119,7 +119,8 @@ Status apply_step(postgres::Connection& connection, const PostgresMigration& mig
 std::span<const PostgresMigration> postgres_server_migrations() { return migrations(); }
 
 Result<int> postgres_schema_version(postgres::Connection& connection) {
-  auto exists = connection.execute("SELECT CASE WHEN to_regclass('casefile_schema_version') IS NULL THEN 0 ELSE 1 END::int8");
+  auto exists = connection.execute(
+      "SELECT CASE WHEN to_regclass('casefile_schema_version') IS NULL THEN 0 ELSE 1 END::int8");
   if (!exists.ok()) return std::move(exists).error();
   auto present = exists->int64(0, 0);
   if (!present.ok()) return std::move(present).error();

@@ -230,18 +230,16 @@ Result<std::vector<sync::LogEntry>> read_entries(Connection& connection,
 Result<std::unique_ptr<PostgresServerStore>> PostgresServerStore::open(
     std::string_view connection_string, const PostgresServerStoreOptions& options) {
   const crypto::SecretBytes secret(crypto::as_bytes(connection_string));
-  {
-    auto migrator = Connection::open(secret);
-    if (!migrator.ok()) return store_error(std::move(migrator).error());
-    Status migrated = migrate_postgres(**migrator, postgres_server_migrations());
-    if (!migrated.ok()) {
-      if (migrated.error().code == "schema_too_new") return std::move(migrated).error();
-      return store_error(std::move(migrated).error());
-    }
+  auto first = Connection::open(secret);
+  if (!first.ok()) return store_error(std::move(first).error());
+  Status migrated = migrate_postgres(**first, postgres_server_migrations());
+  if (!migrated.ok()) {
+    if (migrated.error().code == "schema_too_new") return std::move(migrated).error();
+    return store_error(std::move(migrated).error());
   }
-  auto pool = postgres::ConnectionPool::open(secret, options.connections);
-  if (!pool.ok()) return store_error(std::move(pool).error());
-  return std::unique_ptr<PostgresServerStore>(new PostgresServerStore(std::move(pool).value()));
+  auto pool =
+      std::make_unique<postgres::ConnectionPool>(secret, std::move(first).value(), options.connections);
+  return std::unique_ptr<PostgresServerStore>(new PostgresServerStore(std::move(pool)));
 }
 
 PostgresServerStore::PostgresServerStore(std::unique_ptr<postgres::ConnectionPool> pool)

@@ -38,7 +38,8 @@ class ConnectionPool;
 }  // namespace postgres
 
 struct PostgresServerStoreOptions {
-  // Connections to PostgreSQL; a call beyond this many waits for a free one.
+  // Most connections to PostgreSQL, opened as calls need them; a call beyond
+  // this many at once waits for a free one.
   std::size_t connections = 4;
 };
 

@@ -82,7 +82,7 @@ class PostgresCluster {
   std::string connection_string(const std::string& schema) const {
     return "host=127.0.0.1 port=" + std::to_string(port_) +
            " dbname=postgres user=casefile password=" + password_ +
-           " connect_timeout=10 options=-csearch_path=" + schema;
+           " connect_timeout=10 gssencmode=disable sslmode=disable options=-csearch_path=" + schema;
   }
 
   unsigned short port() const { return port_; }
