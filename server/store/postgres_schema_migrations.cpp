@@ -61,6 +61,27 @@ CREATE TABLE instance_identity (
 );
 )sql";
 
+// The case keys' wraps and manifests (PostgresKeyWrapStore), as keys.db holds
+// them for SqlcipherKeyWrapStore.
+constexpr const char* kCreateKeyTables = R"sql(
+CREATE TABLE key_epochs (
+  case_id bytea NOT NULL,
+  epoch bigint NOT NULL CHECK (epoch >= 1),
+  manifest bytea NOT NULL,
+  uploaded_by bytea NOT NULL,
+  uploaded_at bigint NOT NULL,
+  PRIMARY KEY (case_id, epoch)
+);
+CREATE TABLE key_wraps (
+  case_id bytea NOT NULL,
+  epoch bigint NOT NULL,
+  recipient bytea NOT NULL,
+  wrap bytea NOT NULL,
+  PRIMARY KEY (case_id, epoch, recipient),
+  FOREIGN KEY (case_id, epoch) REFERENCES key_epochs (case_id, epoch)
+);
+)sql";
+
 // The epoch comes from OpenSSL's generator, as on SQLCipher it comes from the OS.
 Status insert_instance_epoch(postgres::Connection& connection) {
   auto epoch = crypto::random_bytes(kInstanceEpochSize);
@@ -75,6 +96,7 @@ const std::vector<PostgresMigration>& migrations() {
   static const std::vector<PostgresMigration> list = {
       {1, "create batches, change_log, records, log_head and instance_identity", kCreateSyncTables,
        insert_instance_epoch},
+      {2, "create key_epochs and key_wraps", kCreateKeyTables, {}},
   };
   return list;
 }

@@ -51,7 +51,14 @@ TEST(PostgresServerStore, ConcurrentWritersOnSeparateConnectionsAreReadExactlyOn
   std::vector<std::thread> threads;
   for (int writer = 0; writer < kWriters; ++writer) {
     threads.emplace_back([&, writer] {
-      auto store = backend.open_postgres();  // one instance's store: its own connections
+      std::unique_ptr<PostgresServerStore> store;
+      try {
+        store = backend.open_postgres();  // one instance's store: its own connections
+      } catch (const std::exception&) {
+        ++failures;
+        --writers_running;
+        return;
+      }
       const std::uint64_t device = 100 + writer;
       std::uint64_t device_sequence = 1;
       for (int i = 0; i < kCommitsEach; ++i) {
@@ -70,7 +77,13 @@ TEST(PostgresServerStore, ConcurrentWritersOnSeparateConnectionsAreReadExactlyOn
   std::vector<PulledLog> pulled(reader_cases.size());
   for (std::size_t reader = 0; reader < reader_cases.size(); ++reader) {
     threads.emplace_back([&, reader] {
-      auto store = backend.open_postgres();
+      std::unique_ptr<PostgresServerStore> store;
+      try {
+        store = backend.open_postgres();
+      } catch (const std::exception&) {
+        ++failures;
+        return;
+      }
       std::uint64_t cursor = 0;
       for (;;) {
         // Read the flag first: a pull that reaches the head after every
@@ -173,6 +186,28 @@ TEST(PostgresServerStore, InstanceEpochIsStableAcrossReopenAndRenewedOnDemand) {
   auto read = store->instance_epoch();
   ASSERT_TRUE(read.ok());
   EXPECT_EQ(*read, *renewed);
+}
+
+TEST(PostgresServerStore, AConnectionTheServerDroppedIsReopenedByTheNextCall) {
+  PostgresBackend backend;
+  auto store = backend.open_postgres();
+  ASSERT_TRUE(store->commit_push(write_commit(*store, 1, 1, 1, {record_key(1, 1)})).ok());
+  // As a PostgreSQL restart or failover does: every other client's backend ends.
+  auto admin = connect(backend.connection_string());
+  ASSERT_TRUE(admin
+                  ->execute_script("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                   "WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'")
+                  .ok());
+  // The call that finds its connection gone fails as unavailable (it cannot
+  // know whether a commit in flight committed); the next one reconnects.
+  auto first = store->find_change(sync::ChangeId{device_id(1), 1});
+  if (!first.ok()) {
+    EXPECT_EQ(first.error().code, "store_unavailable");
+    first = store->find_change(sync::ChangeId{device_id(1), 1});
+  }
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  ASSERT_TRUE(first->has_value());
+  EXPECT_EQ((*first)->sequence, 1u);
 }
 
 TEST(PostgresServerStore, AWrongPasswordIsUnavailableAndTheErrorHoldsNoSecret) {
