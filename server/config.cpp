@@ -19,16 +19,19 @@ using TopString = std::string ServerConfig::*;
 using TopPath = fs::path ServerConfig::*;
 using LimitCount = std::size_t ServerLimits::*;
 using TimeoutSeconds = ServerTimeouts::Duration ServerTimeouts::*;
+using StoreString = std::string StoreConfig::*;
 struct Port {};
 struct Level {};
+struct Store {};
 
 struct KeySpec {
-  std::string_view table;  // "", "limits" or "timeouts"
+  std::string_view table;  // "", "limits", "timeouts" or "store"
   std::string_view key;
-  std::variant<TopString, TopPath, Port, Level, LimitCount, TimeoutSeconds> target;
+  std::variant<TopString, TopPath, Port, Level, LimitCount, TimeoutSeconds, Store, StoreString> target;
   double minimum = 0;  // counts and seconds
   double maximum = 0;
   std::string_view help;
+  std::string_view flag = {};  // when "--" + key would be unclear
 };
 
 constexpr double kGiB = 1024.0 * 1024 * 1024;
@@ -62,6 +65,9 @@ const std::vector<KeySpec>& key_specs() {
       {"timeouts", "write_seconds", &ServerTimeouts::write, 0.01, 3600, "writing one response"},
       {"timeouts", "drain_seconds", &ServerTimeouts::drain, 0.01, 3600,
        "SIGTERM: wait for requests in flight"},
+      {"store", "kind", Store{}, 0, 0, "sync store: sqlcipher (default) or postgres", "--store"},
+      {"store", "postgres_url", &StoreConfig::postgres_url, 0, 0,
+       "libpq connection string (store = postgres); never logged"},
   };
   return specs;
 }
@@ -71,6 +77,7 @@ std::string dotted(const KeySpec& spec) {
 }
 
 std::string flag_name(const KeySpec& spec) {
+  if (!spec.flag.empty()) return std::string(spec.flag);
   std::string flag = "--" + std::string(spec.key);
   for (char& c : flag) c = c == '_' ? '-' : c;
   return flag;
@@ -121,6 +128,23 @@ Status apply(const KeySpec& spec, const RawValue& value, const fs::path& base, c
     if (text->empty()) return invalid(where + dotted(spec) + " must not be empty");
     const fs::path path(*text);
     config.*(*member) = path.is_absolute() || base.empty() ? path : base / path;
+    return ok_status();
+  }
+  if (const auto* member = std::get_if<StoreString>(&spec.target)) {
+    if (text == nullptr) return wrong_type("a string");
+    if (text->empty()) return invalid(where + dotted(spec) + " must not be empty");
+    config.store.*(*member) = *text;
+    return ok_status();
+  }
+  if (std::holds_alternative<Store>(spec.target)) {
+    if (text == nullptr) return wrong_type("a string");
+    if (*text == "sqlcipher") {
+      config.store.kind = StoreKind::sqlcipher;
+    } else if (*text == "postgres") {
+      config.store.kind = StoreKind::postgres;
+    } else {
+      return invalid(where + dotted(spec) + " must be sqlcipher or postgres, not '" + *text + "'");
+    }
     return ok_status();
   }
   if (std::holds_alternative<Level>(spec.target)) {
@@ -208,7 +232,8 @@ Status apply_table(const toml::table& table, std::string_view table_name, const 
   const fs::path base = source.parent_path();
   for (const auto& [key, node] : table) {
     const std::string name(key.str());
-    if (table_name.empty() && node.is_table() && (name == "limits" || name == "timeouts")) {
+    if (table_name.empty() && node.is_table() &&
+        (name == "limits" || name == "timeouts" || name == "store")) {
       CASEFILE_RETURN_IF_ERROR(apply_table(*node.as_table(), name, source, config));
       continue;
     }
@@ -225,6 +250,19 @@ Status apply_table(const toml::table& table, std::string_view table_name, const 
 Status require_tls_files(const ServerConfig& config) {
   if (config.tls_certificate.empty() || config.tls_private_key.empty()) {
     return invalid("tls_certificate and tls_private_key are required (in the config file or as flags)");
+  }
+  return ok_status();
+}
+
+// Checked once every source has been applied: a URL without postgres, or
+// postgres without a URL, is a mistake rather than a choice.
+Status require_consistent_store(const ServerConfig& config) {
+  if (config.store.kind == StoreKind::postgres && config.store.postgres_url.empty()) {
+    return invalid("store.kind = \"postgres\" needs store.postgres_url (a libpq connection string)");
+  }
+  if (config.store.kind == StoreKind::sqlcipher && !config.store.postgres_url.empty()) {
+    return invalid(
+        "store.postgres_url is set but store.kind is \"sqlcipher\"; set kind = \"postgres\" to use it");
   }
   return ok_status();
 }
@@ -291,6 +329,7 @@ Result<ServerConfig> config_from_command_line(const std::vector<std::string>& ar
     CASEFILE_RETURN_IF_ERROR(apply(*spec, *raw, fs::path(), flag + ": ", config));
   }
   CASEFILE_RETURN_IF_ERROR(require_tls_files(config));
+  CASEFILE_RETURN_IF_ERROR(require_consistent_store(config));
   return config;
 }
 

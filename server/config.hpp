@@ -39,6 +39,17 @@ struct ServerTimeouts {
   Duration drain{std::chrono::seconds(30)};  // SIGTERM: longest wait for requests in flight
 };
 
+// Where the sync store lives (docs/operations.md, docs/scale.md).
+enum class StoreKind { sqlcipher, postgres };
+
+struct StoreConfig {
+  StoreKind kind = StoreKind::sqlcipher;  // [store] kind: "sqlcipher" or "postgres"
+  // [store] postgres_url: a libpq connection string or URI, required with
+  // kind "postgres" and refused without it. It may hold a password: never log
+  // it or put it in an error message (a passfile= keeps it out of the config).
+  std::string postgres_url;
+};
+
 struct ServerConfig {
   std::filesystem::path config_file;  // empty when none was given
   std::string listen_address = "127.0.0.1";
@@ -51,6 +62,7 @@ struct ServerConfig {
   LogLevel log_level = LogLevel::info;
   ServerLimits limits;
   ServerTimeouts timeouts;
+  StoreConfig store;
 };
 
 // Parses TOML text over the defaults. `source` names the file in errors and

@@ -68,17 +68,9 @@ Result<sync::LogEntry> read_entry(schema::Database& database, std::uint64_t sequ
   auto row = query->step();
   if (!row.ok()) return std::move(row).error();
   if (!*row) return store_corrupt("a change_log row vanished inside a read snapshot");
-  auto change = sync::decode_change(query->column_blob(0));
-  if (!change.ok()) return store_corrupt("change_log.change_bytes");
-  auto batch = internal::id_from_column<sync::BatchId>(*query, 1);
-  auto path = internal::decode_proof_path(query->column_blob(4));
-  if (!batch || !path) return store_corrupt("change_log proof columns");
-  sync::LogEntry entry;
-  entry.sequence = sequence;
-  entry.change.change = std::move(change).value();
-  entry.change.proof = sync::ChangeProof{*batch, from_column(query->column_int64(2)),
-                                         from_column(query->column_int64(3)), std::move(*path)};
-  return entry;
+  return internal::decode_log_entry(sequence, query->column_blob(0), query->column_blob(1),
+                                    from_column(query->column_int64(2)), from_column(query->column_int64(3)),
+                                    query->column_blob(4));
 }
 
 // The state of a record created by the change logged at `sequence` and not
@@ -91,11 +83,7 @@ Result<sync::RecordState> created_state(schema::Database& database, const sync::
   auto row = query->step();
   if (!row.ok()) return std::move(row).error();
   if (!*row) return store_corrupt("records.created_by names no change_log row");
-  auto change = sync::decode_change(query->column_blob(0));
-  if (!change.ok() || change->record != key) return store_corrupt("records.created_by");
-  sync::RecordState state(key);
-  state.apply(*change);
-  return state;
+  return internal::state_created_by(key, query->column_blob(0));
 }
 
 Error closed_store() {

@@ -4,8 +4,8 @@
 // authority-signed list of an epoch's recipients. Both are opaque bytes here.
 //
 // SqlcipherKeyWrapStore is the embedded implementation (keys.db beside the
-// sync store); a PostgreSQL one will implement the same contract. Methods are
-// safe to call from several threads at once.
+// sync store); PostgresKeyWrapStore (server/store/) implements the same
+// contract on PostgreSQL. Methods are safe to call from several threads at once.
 #pragma once
 
 #include <cstdint>

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "schema/migrations.hpp"
+#include "server/sync_api/key_wrap_rules.hpp"
 
 namespace casefile::server {
 namespace {
@@ -91,13 +92,6 @@ Result<std::int64_t> newest_epoch(schema::Database& database, const sync::CaseId
   return statement->column_int64(0);
 }
 
-bool same_content(const KeyEpoch& stored, const KeyEpoch& offered) {
-  std::vector<KeyWrap> wraps = offered.wraps;
-  std::sort(wraps.begin(), wraps.end(),
-            [](const KeyWrap& a, const KeyWrap& b) { return a.recipient < b.recipient; });
-  return stored.manifest == offered.manifest && stored.wraps == wraps;
-}
-
 Status insert_wrap(schema::Database& database, const sync::CaseId& case_id, std::uint32_t epoch,
                    const KeyWrap& wrap) {
   auto statement =
@@ -118,7 +112,7 @@ Result<KeyEpochStored> put_epoch_locked(schema::Database& database, const KeyEpo
   if (static_cast<std::int64_t>(epoch.epoch) <= *newest) {
     auto stored = load_epoch(database, epoch.case_id, epoch.epoch);
     if (!stored.ok()) return std::move(stored).error();
-    if (stored->has_value() && same_content(**stored, epoch)) return KeyEpochStored::already_stored;
+    if (stored->has_value() && same_epoch_content(**stored, epoch)) return KeyEpochStored::already_stored;
     return make_error("epoch_not_monotonic", "epoch " + std::to_string(epoch.epoch) +
                                                  " is not above the case's newest epoch " +
                                                  std::to_string(*newest));
@@ -168,19 +162,10 @@ Result<KeyEpochStored> add_wraps_locked(schema::Database& database, const sync::
   if (!stored->has_value()) {
     return make_error("epoch_unknown", "the case has no stored epoch " + std::to_string(epoch));
   }
-  std::vector<const KeyWrap*> new_wraps;
-  for (const KeyWrap& wrap : wraps) {
-    const auto existing = std::find_if((*stored)->wraps.begin(), (*stored)->wraps.end(),
-                                       [&](const KeyWrap& held) { return held.recipient == wrap.recipient; });
-    if (existing == (*stored)->wraps.end()) {
-      new_wraps.push_back(&wrap);
-    } else if (existing->wrap != wrap.wrap) {
-      return make_error("wrap_exists", "recipient " + sync::to_text(wrap.recipient) +
-                                           " already has a wrap of epoch " + std::to_string(epoch));
-    }
-  }
-  if (new_wraps.empty()) return KeyEpochStored::already_stored;
-  for (const KeyWrap* wrap : new_wraps)
+  auto new_wraps = wraps_to_add(**stored, wraps);
+  if (!new_wraps.ok()) return std::move(new_wraps).error();
+  if (new_wraps->empty()) return KeyEpochStored::already_stored;
+  for (const KeyWrap* wrap : *new_wraps)
     CASEFILE_RETURN_IF_ERROR(insert_wrap(database, case_id, epoch, *wrap));
   CASEFILE_RETURN_IF_ERROR(transaction->commit());
   return KeyEpochStored::created;

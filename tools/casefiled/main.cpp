@@ -196,6 +196,16 @@ int serve(const std::vector<std::string>& arguments) {
     return 2;
   }
   const JsonLogger logger(config->log_level);
+  // docs/scale.md: the sync and key-wrap stores run on PostgreSQL; the control
+  // store does not yet, and half an instance on PostgreSQL is no instance.
+  if (config->store.kind == StoreKind::postgres) {
+    return startup_failed(
+        logger,
+        make_error("store_not_built",
+                   "store.kind = \"postgres\": casefiled cannot run on PostgreSQL yet; the sync and key-wrap "
+                   "stores are built, but the control store (tokens, enrolment, devices, audit) is not "
+                   "(issue #10, docs/scale.md); use kind = \"sqlcipher\""));
+  }
   // Before any thread starts, so that only the rotation listener takes it.
   sigset_t user_signal;
   sigemptyset(&user_signal);

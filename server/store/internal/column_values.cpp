@@ -2,10 +2,15 @@
 
 #include <algorithm>
 
+#include "sync/change_encoding.hpp"
+
 namespace casefile::server::internal {
 
 std::optional<sync::MerkleHash> hash_from_column(const schema::Statement& statement, int column) {
-  const crypto::Bytes bytes = statement.column_blob(column);
+  return hash_from_bytes(statement.column_blob(column));
+}
+
+std::optional<sync::MerkleHash> hash_from_bytes(crypto::ByteView bytes) {
   sync::MerkleHash hash{};
   if (bytes.size() != hash.size()) return std::nullopt;
   std::copy(bytes.begin(), bytes.end(), hash.begin());
@@ -27,6 +32,29 @@ std::optional<std::vector<sync::MerkleHash>> decode_proof_path(crypto::ByteView 
     std::copy_n(bytes.begin() + static_cast<std::ptrdiff_t>(i * kHashSize), kHashSize, path[i].begin());
   }
   return path;
+}
+
+Result<sync::LogEntry> decode_log_entry(std::uint64_t sequence, crypto::ByteView change_bytes,
+                                        crypto::ByteView batch_id, std::uint64_t leaf_index,
+                                        std::uint64_t tree_size, crypto::ByteView proof_path) {
+  auto change = sync::decode_change(change_bytes);
+  if (!change.ok()) return store_corrupt("change_log.change_bytes");
+  auto batch = id_from_bytes<sync::BatchId>(batch_id);
+  auto path = decode_proof_path(proof_path);
+  if (!batch || !path) return store_corrupt("change_log proof columns");
+  sync::LogEntry entry;
+  entry.sequence = sequence;
+  entry.change.change = std::move(change).value();
+  entry.change.proof = sync::ChangeProof{*batch, leaf_index, tree_size, std::move(*path)};
+  return entry;
+}
+
+Result<sync::RecordState> state_created_by(const sync::RecordKey& key, crypto::ByteView change_bytes) {
+  auto change = sync::decode_change(change_bytes);
+  if (!change.ok() || change->record != key) return store_corrupt("records.created_by");
+  sync::RecordState state(key);
+  state.apply(*change);
+  return state;
 }
 
 Error store_unavailable(const Error& database_error) {
