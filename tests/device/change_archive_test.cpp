@@ -24,7 +24,9 @@ sync::CaseId case_number(std::uint8_t number) {
 
 std::int64_t count_rows(schema::Database& database, const std::string& table) {
   auto select = database.prepare("SELECT count(*) FROM " + table);
-  if (!select.ok() || !select->step().value_or(false)) throw std::runtime_error("count " + table);
+  if (!select.ok()) throw std::runtime_error("count " + table);
+  auto row = select->step();
+  if (!row.ok() || !*row) throw std::runtime_error("count " + table);
   return select->column_int64(0);
 }
 
@@ -203,7 +205,7 @@ TEST(InstanceEpochTest, AHealKeepsItsProgressUntilTheServerIsRestoredAgain) {
 TEST(InstanceEpochTest, AMalformedEpochHeaderIsABadResponse) {
   EXPECT_FALSE(internal::parse_instance_epoch(std::nullopt).value().has_value());
   EXPECT_EQ(internal::parse_instance_epoch(kOld).value(), kOld);
-  for (const std::string bad : {std::string(31, '1'), std::string(33, '1'), std::string(32, 'G'),
+  for (const std::string& bad : {std::string(31, '1'), std::string(33, '1'), std::string(32, 'G'),
                                 std::string(32, 'A'), std::string()}) {
     auto parsed = internal::parse_instance_epoch(bad);
     ASSERT_FALSE(parsed.ok()) << bad;
