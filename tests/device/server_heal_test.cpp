@@ -108,11 +108,16 @@ TEST_F(ServerHealTest, ADeviceRestoresItsOwnAndAnAbsentAuthorsChangesWithTheirOr
   const auto at_backup = test_support::server_change_log(instance());
 
   // After the backup: amina writes 4 notes that only bruno pulls (amina then
-  // stays away), and bruno writes 2 of his own.
+  // stays away), and bruno makes 2 edits of his own (clear fields: the admin
+  // gave him no case key here).
   write_notes(amina, case_id, 4);
   sync(amina);
-  EXPECT_EQ(sync(bruno).pulled, 4u);
-  write_notes(bruno, case_id, 2);
+  EXPECT_EQ(sync(bruno).pulled, 3u + 4);
+  const sync::RecordId case_record_id{case_id.bytes};
+  ASSERT_TRUE(bruno.write(case_id, "cases", case_record_id, {{"juvenile", true}}, wall_clock_ms()).ok());
+  ASSERT_TRUE(
+      bruno.write(case_id, "cases", case_record_id, {{"province", std::string("south")}}, wall_clock_ms())
+          .ok());
   sync(bruno);
   const auto served = test_support::server_change_log(instance());
   ASSERT_EQ(served.size(), at_backup.size() + 6);
@@ -141,7 +146,7 @@ TEST_F(ServerHealTest, ADeviceRestoresItsOwnAndAnAbsentAuthorsChangesWithTheirOr
   EXPECT_EQ(amina_back.relayed_accepted, 0u);
   EXPECT_EQ(test_support::server_change_log(instance()), served);
   const auto records = bruno.list_records(case_id).value();
-  EXPECT_EQ(records.size(), 1u + 3 + 4 + 2);
+  EXPECT_EQ(records.size(), 1u + 3 + 4);
   EXPECT_EQ(phone.list_records(case_id).value(), records);
   EXPECT_EQ(amina.list_records(case_id).value(), records);
   for (const auto& key : records) {
