@@ -31,6 +31,7 @@ struct DeviceContext {
   // Declared in this order so that they are dropped replica first, store last.
   std::optional<SqlcipherReplicaStore> store;
   std::optional<DeviceProfileStore> profile_store;
+  std::optional<ChangeArchive> archive;
   std::optional<sync::Replica> replica;
 };
 
@@ -308,6 +309,7 @@ Status open_store(internal::DeviceContext& state, const crypto::SecretBytes& sto
   if (!store.ok()) return std::move(store).error();
   state.store.emplace(std::move(*store));
   state.profile_store.emplace(state.store->database());
+  state.archive.emplace(state.store->database());
   return ok_status();
 }
 
@@ -637,6 +639,21 @@ std::vector<sync::CaseId> FieldDevice::cases_with_keys() {
 
 sync::Replica& FieldDevice::replica() { return *state_->replica; }
 SqlcipherReplicaStore& FieldDevice::store() { return *state_->store; }
+ChangeArchive& FieldDevice::archive() { return *state_->archive; }
+
+Status FieldDevice::commit_together(const std::function<Status()>& steps) {
+  if (!state_->store) return wiped();
+  CASEFILE_RETURN_IF_ERROR(state_->store->begin_commit_group());
+  auto done = steps();
+  if (done.ok()) done = state_->store->finish_commit_group();
+  if (done.ok()) return done;
+  // Rolled back: the replica's meta may have run ahead of the file.
+  state_->store->abandon_commit_group();
+  auto reopened = sync::Replica::open(state_->profile.device_id, *state_->store);
+  if (!reopened.ok()) return std::move(reopened).error();
+  state_->replica.emplace(std::move(*reopened));
+  return done;
+}
 
 // --- Case keyrings ---
 
@@ -809,11 +826,9 @@ Result<ReencryptReport> FieldDevice::reencrypt_case(const sync::CaseId& case_id,
   if (!records.ok()) return std::move(records).error();
   const std::uint64_t total = records->size();
 
-  // One batch: one transaction. On any failure the batch is rolled back and
-  // the replica reopened from the file, whose meta did not move.
+  // One batch: one transaction (commit_together).
   auto run_batch = [&](std::size_t begin, std::size_t end) -> Status {
-    CASEFILE_RETURN_IF_ERROR(state_->store->begin_commit_group());
-    auto rewrite = [&]() -> Status {
+    return commit_together([&]() -> Status {
       for (std::size_t i = begin; i < end; ++i) {
         auto current = state_->store->load_record((*records)[i]);
         if (!current.ok()) return std::move(current).error();
@@ -830,16 +845,8 @@ Result<ReencryptReport> FieldDevice::reencrypt_case(const sync::CaseId& case_id,
         ++report.records_rewritten;
         report.values_rewritten += fields.size();
       }
-      return state_->store->finish_commit_group();
-    };
-    if (auto done = rewrite(); !done.ok()) {
-      state_->store->abandon_commit_group();
-      auto reopened = sync::Replica::open(state_->profile.device_id, *state_->store);
-      if (!reopened.ok()) return std::move(reopened).error();
-      state_->replica.emplace(std::move(*reopened));
-      return done;
-    }
-    return ok_status();
+      return ok_status();
+    });
   };
 
   for (std::size_t begin = 0; begin < records->size(); begin += batch_records) {
@@ -865,6 +872,7 @@ Status FieldDevice::purge_case(const sync::CaseId& case_id) {
 
 Status FieldDevice::wipe() {
   state_->replica.reset();
+  state_->archive.reset();
   state_->profile_store.reset();
   state_->store.reset();  // closes the replica before its files go
   CASEFILE_RETURN_IF_ERROR(state_->vault.destroy_all());

@@ -39,6 +39,7 @@
 #include "crypto/key_file.hpp"
 #include "crypto/secret_bytes.hpp"
 #include "crypto/x25519.hpp"
+#include "device/change_archive.hpp"
 #include "device/device_profile.hpp"
 #include "device/sealed_value.hpp"
 #include "device/sqlcipher_replica_store.hpp"
@@ -261,6 +262,10 @@ class FieldDevice {
   // --- Sync plumbing (device/sync_client.hpp) ---
   sync::Replica& replica();
   SqlcipherReplicaStore& store();
+  ChangeArchive& archive();
+  // Runs `steps` (replica commits, archive writes) as one transaction: all of
+  // them land or none. On failure the replica is reopened from the file.
+  Status commit_together(const std::function<Status()>& steps);
   // Removes every record, outbox change, case key and the keyring head of a
   // case this device may no longer read (its user's membership was removed).
   Status purge_case(const sync::CaseId& case_id);

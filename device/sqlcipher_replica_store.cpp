@@ -6,6 +6,7 @@
 #include <string>
 #include <utility>
 
+#include "device/change_archive.hpp"
 #include "device/internal/replica_migrations.hpp"
 #include "schema/migrations.hpp"
 #include "sync/change_encoding.hpp"
@@ -260,6 +261,7 @@ Status SqlcipherReplicaStore::purge_case(const sync::CaseId& case_id) {
     remove->bind_blob(1, id_bytes(case_id));
     if (auto removed = remove->run(); !removed.ok()) return unavailable(removed.error());
   }
+  CASEFILE_RETURN_IF_ERROR(ChangeArchive(database_).purge_case(case_id));
   if (auto committed = transaction->commit(); !committed.ok()) return unavailable(committed.error());
   return ok_status();
 }

@@ -7,8 +7,9 @@
 //
 // The file holds the replica's meta (pull cursor, next device sequence,
 // clock), every record's merged state, the outbox of local changes not yet
-// accepted by the server, and the quarantine of changes the server refused
-// (docs/device.md describes each table). Every commit is one SQLite
+// accepted by the server, the quarantine of changes the server refused, and
+// the change archive (device/change_archive.hpp; docs/device.md describes
+// each table). Every commit is one SQLite
 // transaction with synchronous=FULL: when commit() returns, all of it is on
 // disk; after a crash or power loss the file holds exactly the commits that
 // returned, and perhaps the one in progress, never part of one.
@@ -63,9 +64,9 @@ class SqlcipherReplicaStore final : public sync::ReplicaStore {
   // Number of changes waiting in the outbox.
   Result<std::uint64_t> outbox_depth();
 
-  // Deletes, in one transaction, every record, outbox change and quarantined
-  // change of `case_id` (the device may no longer read the case). Deleting
-  // a case the replica does not hold succeeds.
+  // Deletes, in one transaction, every record, outbox change, quarantined
+  // change and archived change (change_archive.hpp) of `case_id` (the device may no longer read the case).
+  // Deleting a case the replica does not hold succeeds.
   Status purge_case(const sync::CaseId& case_id);
 
   // Groups every commit() until finish_commit_group() into one transaction,

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "crypto/random.hpp"
+#include "device/internal/instance_epoch.hpp"
 #include "device/internal/keyring_sync.hpp"
 #include "device/internal/server_reply.hpp"
 #include "device/tls_pins.hpp"
@@ -30,6 +31,9 @@ namespace {
 constexpr std::string_view kWipedCode = "device_wiped";
 constexpr std::size_t kOutboxScanPage = 1000;
 constexpr int kStalledRounds = 3;
+// A heal restarts when the server is restored again meanwhile; past this
+// many restarts in one sync it stops ("heal_interrupted") for the next.
+constexpr int kMaxHealRestarts = 3;
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -82,6 +86,10 @@ void add_up(SyncReport& total, const SyncReport& round) {
   total.duplicate += round.duplicate;
   total.refused += round.refused;
   total.pulled += round.pulled;
+  total.healed = total.healed || round.healed;
+  total.relayed += round.relayed;
+  total.relayed_accepted += round.relayed_accepted;
+  total.relayed_refused += round.relayed_refused;
   total.purged_cases.insert(total.purged_cases.end(), round.purged_cases.begin(), round.purged_cases.end());
   total.wiped = total.wiped || round.wiped;
 }
@@ -94,6 +102,8 @@ std::string_view sync_phase_name(SyncPhase phase) {
       return "signing_in";
     case SyncPhase::pushing:
       return "pushing";
+    case SyncPhase::healing:
+      return "healing";
     case SyncPhase::pulling:
       return "pulling";
   }
@@ -333,8 +343,14 @@ struct SyncClient::State {
       auto answer = sync::decode_push_response(response->body);
       if (!answer.ok())
         return make_error("bad_response", "the push answer is malformed: " + answer.error().code);
-      CASEFILE_RETURN_IF_ERROR(
-          device->replica().apply_push_response(sealed, *answer, static_cast<std::uint64_t>(now_ms())));
+      auto restored = observe_instance_epoch(*response, false);
+      if (!restored.ok()) return std::move(restored).error();
+      // The changes the server now holds enter the archive with the answer.
+      CASEFILE_RETURN_IF_ERROR(device->commit_together([&]() -> Status {
+        CASEFILE_RETURN_IF_ERROR(
+            device->replica().apply_push_response(sealed, *answer, static_cast<std::uint64_t>(now_ms())));
+        return device->archive().add({sealed.header}, held_by_server(sealed, *answer));
+      }));
       for (const sync::Verdict& verdict : answer->verdicts) {
         switch (verdict.kind) {
           case sync::VerdictKind::accepted:
@@ -386,7 +402,17 @@ struct SyncClient::State {
     const sync::AuthorKeyLookup lookup = [this](const sync::DeviceId& author) {
       return device->author_key(author);
     };
-    auto applied = device->replica().apply_pull_page(page, lookup, static_cast<std::uint64_t>(now_ms()));
+    auto apply = [&]() {
+      return device->commit_together([&]() -> Status {
+        CASEFILE_RETURN_IF_ERROR(
+            device->replica().apply_pull_page(page, lookup, static_cast<std::uint64_t>(now_ms())));
+        std::vector<sync::SignedChange> pulled;
+        pulled.reserve(page.entries.size());
+        for (const sync::LogEntry& entry : page.entries) pulled.push_back(entry.change);
+        return device->archive().add(page.batches, pulled);
+      });
+    };
+    auto applied = apply();
     if (applied.ok() || applied.error().code != "pull_change_unverified") return applied;
     bool fetched = false;
     for (const sync::BatchHeader& batch : page.batches) {
@@ -395,7 +421,7 @@ struct SyncClient::State {
       fetched = true;
     }
     if (!fetched) return applied;
-    return device->replica().apply_pull_page(page, lookup, static_cast<std::uint64_t>(now_ms()));
+    return apply();
   }
 
   // --- Case keyrings (docs/device-sync.md, "Case keys") ---
@@ -623,7 +649,7 @@ struct SyncClient::State {
   // long-poll: it returns with the next change, or empty after `wait`.
   Status pull(SyncReport& report, const SyncProgressCallback& progress, std::chrono::seconds wait) {
     std::uint64_t done = 0;
-    bool restarted_after_invalid_cursor = false;
+    bool healed = false;
     for (bool first = true;; first = false) {
       CASEFILE_RETURN_IF_ERROR(
           report_progress(progress, SyncProgress{SyncPhase::pulling, done, std::nullopt}));
@@ -635,15 +661,18 @@ struct SyncClient::State {
           "GET", target, {}, {}, long_poll ? std::chrono::milliseconds(wait) : std::chrono::milliseconds(0)};
       auto response = call(request, true);
       if (!response.ok()) return std::move(response).error();
-      if (response->status != 200) {
-        Error refusal = internal::server_refusal(*response);
-        // The server was restored from an older backup: its log is behind
-        // the cursor. Start again from the beginning, once.
-        if (refusal.code != "invalid_cursor" || restarted_after_invalid_cursor) return refusal;
-        restarted_after_invalid_cursor = true;
-        CASEFILE_RETURN_IF_ERROR(device->replica().reset_pull_cursor());
+      std::optional<Error> refusal;
+      if (response->status != 200) refusal = internal::server_refusal(*response);
+      // A restored server (a new epoch, or its log behind the cursor): heal
+      // it, which resets the cursor, and pull again from the beginning, once.
+      auto restored = observe_instance_epoch(*response, refusal && refusal->code == "invalid_cursor");
+      if (!restored.ok()) return std::move(restored).error();
+      if (*restored && !healed) {
+        healed = true;
+        CASEFILE_RETURN_IF_ERROR(heal_if_pending(report, progress));
         continue;
       }
+      if (refusal) return *refusal;
       auto page = sync::decode_pull_page(response->body);
       if (!page.ok()) return make_error("bad_response", "the pull page is malformed: " + page.error().code);
       CASEFILE_RETURN_IF_ERROR(apply_page(*page));
@@ -651,6 +680,106 @@ struct SyncClient::State {
       done += page->entries.size();
       if (!page->has_more) return ok_status();
     }
+  }
+
+  // --- Healing a restored server (docs/device-sync.md, "Healing") ---
+
+  // The changes of `sealed` the server now holds (accepted or duplicate).
+  static std::vector<sync::SignedChange> held_by_server(const sync::Batch& sealed,
+                                                        const sync::PushResponse& answer) {
+    std::vector<sync::SignedChange> held;
+    for (std::size_t i = 0; i < sealed.changes.size() && i < answer.verdicts.size(); ++i) {
+      if (answer.verdicts[i].kind != sync::VerdictKind::refused) held.push_back(sealed.changes[i]);
+    }
+    return held;
+  }
+
+  // Compares the answer's instance epoch with the stored state and stores
+  // what changed; true while a heal is pending.
+  Result<bool> observe_instance_epoch(const HttpsResponse& response, bool log_behind) {
+    auto answered = internal::parse_instance_epoch(response.header(internal::kInstanceEpochHeader));
+    if (!answered.ok()) return std::move(answered).error();
+    auto state = device->archive().epoch_state();
+    if (!state.ok()) return std::move(state).error();
+    const InstanceEpochState next = internal::observe_instance_epoch(*state, *answered, log_behind);
+    if (next != *state) CASEFILE_RETURN_IF_ERROR(device->archive().save_epoch_state(next));
+    return next.healing_epoch.has_value();
+  }
+
+  // A one-entry pull from the cursor: its answer tells the epoch before the
+  // outbox is pushed.
+  Status probe_instance_epoch() {
+    const std::string target =
+        "/v1/sync/pull?cursor=" + percent_encode(device->replica().pull_cursor()) + "&limit=1";
+    auto response = call(HttpsRequest{"GET", target, {}, {}, {}}, true);
+    if (!response.ok()) return std::move(response).error();
+    std::optional<Error> refusal;
+    if (response->status != 200) refusal = internal::server_refusal(*response);
+    const bool log_behind = refusal && refusal->code == "invalid_cursor";
+    auto restored = observe_instance_epoch(*response, log_behind);
+    if (!restored.ok()) return std::move(restored).error();
+    if (refusal && !log_behind) return *refusal;
+    return ok_status();
+  }
+
+  // Re-pushes the archive from where the heal got to, then resets the pull
+  // cursor and records the healed epoch, in one commit. Only changes of cases
+  // the server lists this device a member of are relayed; cases it made
+  // offline are registered first (as before a push).
+  Status heal_if_pending(SyncReport& report, const SyncProgressCallback& progress) {
+    auto state = device->archive().epoch_state();
+    if (!state.ok()) return std::move(state).error();
+    if (!state->healing_epoch) return ok_status();
+    auto registered = register_local_cases();
+    if (!registered.ok()) return std::move(registered).error();
+    auto members = member_cases();
+    if (!members.ok()) return std::move(members).error();
+    const auto relay = [&](const sync::CaseId& case_id) { return members->contains(case_id); };
+    auto total = device->archive().count_after(state->healed_through);
+    if (!total.ok()) return std::move(total).error();
+    std::uint64_t done = 0;
+    int restarts = 0;
+    while (true) {
+      CASEFILE_RETURN_IF_ERROR(report_progress(progress, SyncProgress{SyncPhase::healing, done, *total}));
+      auto run = device->archive().read_run(state->healed_through, options.push_batch_size, relay);
+      if (!run.ok()) return std::move(run).error();
+      if (!run->batch) break;
+      const sync::Batch& relayed = *run->batch;
+      HttpsRequest request{"POST", "/v1/sync/push", {}, sync::encode_push_request(relayed), {}};
+      auto response = call(request, true);
+      if (!response.ok()) return std::move(response).error();
+      if (response->status != 200) return internal::server_refusal(*response);
+      auto answer = sync::decode_push_response(response->body);
+      if (!answer.ok())
+        return make_error("bad_response", "the push answer is malformed: " + answer.error().code);
+      if (answer->verdicts.size() != relayed.changes.size())
+        return make_error("bad_response", "the push answer does not judge every relayed change");
+      for (const sync::Verdict& verdict : answer->verdicts) {
+        if (verdict.kind == sync::VerdictKind::accepted) ++report.relayed_accepted;
+        if (verdict.kind == sync::VerdictKind::refused) ++report.relayed_refused;
+      }
+      report.relayed += relayed.changes.size();
+      done += relayed.changes.size();
+      auto restored = observe_instance_epoch(*response, false);
+      if (!restored.ok()) return std::move(restored).error();
+      auto now = device->archive().epoch_state();
+      if (!now.ok()) return std::move(now).error();
+      if (now->healing_epoch != state->healing_epoch) {
+        // Restored again meanwhile: start over against the new server.
+        if (++restarts > kMaxHealRestarts)
+          return make_error("heal_interrupted", "the server's instance epoch keeps changing");
+        state = std::move(now);
+        continue;
+      }
+      state->healed_through = run->last_position;
+      CASEFILE_RETURN_IF_ERROR(device->archive().save_epoch_state(*state));
+    }
+    CASEFILE_RETURN_IF_ERROR(device->commit_together([&]() -> Status {
+      CASEFILE_RETURN_IF_ERROR(device->replica().reset_pull_cursor());
+      return device->archive().save_epoch_state(internal::finish_heal(*state));
+    }));
+    report.healed = true;
+    return ok_status();
   }
 
   // One round: sign in; when `push_first` (or the outbox holds changes),
@@ -672,7 +801,12 @@ struct SyncClient::State {
       auto refused = register_local_cases();
       if (!refused.ok()) return std::move(refused).error();
       CASEFILE_RETURN_IF_ERROR(upload_pending_genesis(*refused));
+      // Heal a restored server before pushing: an outbox change may build on
+      // an archived one the server lost.
+      CASEFILE_RETURN_IF_ERROR(probe_instance_epoch());
+      CASEFILE_RETURN_IF_ERROR(heal_if_pending(report, progress));
       CASEFILE_RETURN_IF_ERROR(push(report, progress));
+      CASEFILE_RETURN_IF_ERROR(heal_if_pending(report, progress));
       CASEFILE_RETURN_IF_ERROR(purge_refused(*refused, report));
     }
     CASEFILE_RETURN_IF_ERROR(refresh_case_keyrings());

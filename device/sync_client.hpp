@@ -10,6 +10,15 @@
 // user is no longer a member of, refresh case keyrings (GET /v1/keys: verify
 // and store changed heads, wrap held epochs to head members that lack them),
 // pull pages until there are no more.
+// Healing (docs/device-sync.md, "Healing"): every push and pull answer's
+// instance epoch is compared with the one the device last synced with (a
+// round that pushes asks first, with a one-entry pull). A new epoch, or a
+// pull answered invalid_cursor, means the server was restored from an old
+// backup: before anything else is pushed, the device re-pushes every change
+// of its archive (device/change_archive.hpp) whose case the server lists it
+// a member of, its own and those it pulled, under their original batch
+// signatures, in bounded batches, recording its progress after each; then it
+// resets its pull cursor and pulls. Cut short, the next sync resumes it.
 // Resumable by construction: an outbox change leaves the outbox only with
 // the server's verdict, and the pull cursor moves only with an applied page,
 // so an interrupted sync loses nothing and the next one repeats little.
@@ -63,13 +72,13 @@ struct SyncOptions {
   std::function<void(std::chrono::milliseconds)> sleep;
 };
 
-enum class SyncPhase { signing_in, pushing, pulling };
+enum class SyncPhase { signing_in, pushing, healing, pulling };
 std::string_view sync_phase_name(SyncPhase phase);
 
 struct SyncProgress {
   SyncPhase phase = SyncPhase::signing_in;
-  std::uint64_t done = 0;              // changes pushed or pulled so far
-  std::optional<std::uint64_t> total;  // known for pushing (the outbox depth)
+  std::uint64_t done = 0;              // changes pushed, relayed or pulled so far
+  std::optional<std::uint64_t> total;  // known for pushing (the outbox depth) and healing
 };
 // Called at each step; returning false cancels the sync ("sync_cancelled")
 // before its next request. Nothing is lost: see "Resumable" above.
@@ -81,6 +90,12 @@ struct SyncReport {
   std::uint64_t duplicate = 0;  // already held by the server (a resent batch)
   std::uint64_t refused = 0;    // quarantined: FieldDevice::quarantine()
   std::uint64_t pulled = 0;     // entries applied
+  // Healing a restored server: archived changes re-pushed (relayed), those
+  // the server lacked (accepted) and those it refused (not quarantined).
+  bool healed = false;
+  std::uint64_t relayed = 0;
+  std::uint64_t relayed_accepted = 0;
+  std::uint64_t relayed_refused = 0;
   std::vector<sync::CaseId> purged_cases;
   bool wiped = false;  // a verified wipe order was obeyed
 };

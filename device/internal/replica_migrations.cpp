@@ -114,6 +114,49 @@ CREATE TABLE tls_pins (
 );
 )sql";
 
+// Version 5: the change archive and the instance epoch (device/change_archive.hpp,
+// docs/device.md "Change archive"). archive_batches holds each signed batch
+// header once; archive_changes the signed form of every change the device
+// holds (its own once the server answered them, every one it pulled): the
+// canonical encoding, its leaf index and inclusion path, in the order the
+// device came to hold them (position), which is the order it relays them in.
+// One row per change id, the first form kept. server_instance holds the
+// epoch the device last synced with and, while it heals a restored server,
+// the epoch it heals and how far through the archive it got.
+constexpr const char* kVersion5 = R"sql(
+CREATE TABLE archive_batches (
+  batch_key INTEGER PRIMARY KEY,
+  author BLOB NOT NULL CHECK (length(author) = 16),
+  batch_id BLOB NOT NULL CHECK (length(batch_id) = 16),
+  tree_size INTEGER NOT NULL CHECK (tree_size > 0),
+  root BLOB NOT NULL CHECK (length(root) = 32),
+  signature BLOB NOT NULL CHECK (length(signature) = 64)
+);
+CREATE UNIQUE INDEX archive_batches_by_id ON archive_batches (author, batch_id);
+
+CREATE TABLE archive_changes (
+  position INTEGER PRIMARY KEY AUTOINCREMENT,
+  case_id BLOB NOT NULL CHECK (length(case_id) = 16),
+  author BLOB NOT NULL CHECK (length(author) = 16),
+  sequence INTEGER NOT NULL CHECK (sequence > 0),
+  batch_key INTEGER NOT NULL,
+  leaf_index INTEGER NOT NULL CHECK (leaf_index >= 0),
+  proof_path BLOB NOT NULL,
+  change BLOB NOT NULL
+);
+CREATE UNIQUE INDEX archive_changes_by_id ON archive_changes (author, sequence);
+CREATE INDEX archive_changes_by_case ON archive_changes (case_id);
+CREATE INDEX archive_changes_by_batch ON archive_changes (batch_key);
+
+CREATE TABLE server_instance (
+  singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+  epoch TEXT,
+  healing_epoch TEXT,
+  healed_through INTEGER NOT NULL CHECK (healed_through >= 0)
+);
+INSERT INTO server_instance (singleton, epoch, healing_epoch, healed_through) VALUES (1, NULL, NULL, 0);
+)sql";
+
 }  // namespace
 
 std::span<const schema::Migration> replica_migrations() {
@@ -122,6 +165,7 @@ std::span<const schema::Migration> replica_migrations() {
       {2, "create device_profile, certificate_cache and case_keys", kVersion2, nullptr},
       {3, "create case_keyring_heads; add device_profile.recovery_public_key", kVersion3, nullptr},
       {4, "create tls_pins", kVersion4, nullptr},
+      {5, "create archive_batches, archive_changes and server_instance", kVersion5, nullptr},
   };
   return migrations;
 }

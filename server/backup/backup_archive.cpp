@@ -32,8 +32,9 @@ namespace {
 
 // In the order they are snapshotted: casefile.db first (see the header).
 const std::vector<std::string> kDatabaseParts = {"casefile.db", "control.db", "keys.db"};
-const std::vector<std::string> kOrganisationParts = {
-    "org/authority.key", "org/authority.pub", "org/recovery.key", "org/recovery.pub", "org/backup.pub"};
+const std::vector<std::string> kOrganisationParts = {"org/authority.key", "org/authority.pub",
+                                                     "org/recovery.key",  "org/recovery.pub",
+                                                     "org/recovery.sig",  "org/backup.pub"};
 const std::vector<std::string> kSecretParts = {"database.key", "tls/server.key", "tls/server.crt"};
 constexpr std::string_view kExportKeyLabel = "casefile backup v1 database export";
 constexpr std::size_t kCopyChunk = 1024 * 1024;

@@ -40,8 +40,9 @@ TEST_F(ReplicaFileLayout, NewReplicaIsAtTheNewestSchemaVersion) {
   ASSERT_TRUE(version.ok());
   EXPECT_EQ(*version, static_cast<int>(internal::replica_migrations().size()));
   // 1: sync tables; 2: the device profile, certificate cache and case keys;
-  // 3: case keyring heads and the recovery public key; 4: the accepted TLS pin statement
-  EXPECT_EQ(*version, 4);
+  // 3: case keyring heads and the recovery public key; 4: the accepted TLS pin statement;
+  // 5: the change archive and the instance epoch
+  EXPECT_EQ(*version, 5);
 }
 
 TEST_F(ReplicaFileLayout, ReopeningKeepsTheSchemaAndTheData) {

@@ -111,9 +111,17 @@ int run_enrol(const Options& options) {
 json::object sync_report_json(const device::SyncReport& report) {
   json::array purged;
   for (const auto& case_id : report.purged_cases) purged.emplace_back(sync::to_text(case_id));
-  return {{"pushed", report.pushed},       {"accepted", report.accepted}, {"duplicate", report.duplicate},
-          {"quarantined", report.refused}, {"pulled", report.pulled},     {"purged_cases", std::move(purged)},
-          {"wiped", report.wiped}};
+  return {{"pushed", report.pushed},
+          {"accepted", report.accepted},
+          {"duplicate", report.duplicate},
+          {"quarantined", report.refused},
+          {"pulled", report.pulled},
+          {"purged_cases", std::move(purged)},
+          {"wiped", report.wiped},
+          {"healed", report.healed},
+          {"relayed", report.relayed},
+          {"relayed_accepted", report.relayed_accepted},
+          {"relayed_refused", report.relayed_refused}};
 }
 
 void print_sync_report_text(const device::SyncReport& report) {
@@ -125,6 +133,11 @@ void print_sync_report_text(const device::SyncReport& report) {
   std::cout << "pushed " << report.pushed << " change(s): " << report.accepted << " accepted, "
             << report.duplicate << " already held, " << report.refused << " refused (see `quarantine`)\n"
             << "pulled " << report.pulled << " change(s)\n";
+  if (report.healed || report.relayed > 0) {
+    std::cout << "the server was restored from an older backup: re-pushed " << report.relayed
+              << " archived change(s), " << report.relayed_accepted << " it lacked, "
+              << report.relayed_refused << " refused\n";
+  }
   for (const auto& case_id : report.purged_cases) {
     std::cout << "case " << sync::to_text(case_id) << " purged: this user is no longer a member\n";
   }
