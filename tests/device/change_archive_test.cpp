@@ -206,7 +206,7 @@ TEST(InstanceEpochTest, AMalformedEpochHeaderIsABadResponse) {
   EXPECT_FALSE(internal::parse_instance_epoch(std::nullopt).value().has_value());
   EXPECT_EQ(internal::parse_instance_epoch(kOld).value(), kOld);
   for (const std::string& bad : {std::string(31, '1'), std::string(33, '1'), std::string(32, 'G'),
-                                std::string(32, 'A'), std::string()}) {
+                                 std::string(32, 'A'), std::string()}) {
     auto parsed = internal::parse_instance_epoch(bad);
     ASSERT_FALSE(parsed.ok()) << bad;
     EXPECT_EQ(parsed.error().code, "bad_response");
