@@ -20,14 +20,16 @@ using TopPath = fs::path ServerConfig::*;
 using LimitCount = std::size_t ServerLimits::*;
 using TimeoutSeconds = ServerTimeouts::Duration ServerTimeouts::*;
 using StoreString = std::string StoreConfig::*;
+using AttachmentCount = std::uint64_t AttachmentLimits::*;
 struct Port {};
 struct Level {};
 struct Store {};
 
 struct KeySpec {
-  std::string_view table;  // "", "limits", "timeouts" or "store"
+  std::string_view table;  // "", "limits", "timeouts", "store" or "attachments"
   std::string_view key;
-  std::variant<TopString, TopPath, Port, Level, LimitCount, TimeoutSeconds, Store, StoreString> target;
+  std::variant<TopString, TopPath, Port, Level, LimitCount, TimeoutSeconds, Store, StoreString, AttachmentCount>
+      target;
   double minimum = 0;  // counts and seconds
   double maximum = 0;
   std::string_view help;
@@ -68,6 +70,14 @@ const std::vector<KeySpec>& key_specs() {
       {"store", "kind", Store{}, 0, 0, "sync store: sqlcipher (default) or postgres", "--store"},
       {"store", "postgres_url", &StoreConfig::postgres_url, 0, 0,
        "libpq connection string (store = postgres); never logged"},
+      {"attachments", "max_size_bytes", &AttachmentLimits::max_size_bytes, 0, 64 * kGiB,
+       "largest attachment (ciphertext bytes)"},
+      {"attachments", "device_quota_bytes", &AttachmentLimits::device_quota_bytes, 0, 1024 * 1024 * kGiB,
+       "bytes of unfinished and stored uploads per device"},
+      {"attachments", "upload_expiry_seconds", &AttachmentLimits::upload_expiry_seconds, 1, 365 * 86400.0,
+       "unfinished upload lifetime after its last PATCH"},
+      {"attachments", "sweep_interval_seconds", &AttachmentLimits::sweep_interval_seconds, 1, 86400,
+       "how often expired uploads are removed"},
   };
   return specs;
 }
@@ -184,6 +194,8 @@ Status apply(const KeySpec& spec, const RawValue& value, const fs::path& base, c
   }
   if (std::holds_alternative<Port>(spec.target)) {
     config.listen_port = static_cast<unsigned short>(*integer);
+  } else if (const auto* member = std::get_if<AttachmentCount>(&spec.target)) {
+    config.attachments.*(*member) = static_cast<std::uint64_t>(*integer);
   } else {
     config.limits.*std::get<LimitCount>(spec.target) = static_cast<std::size_t>(*integer);
   }
@@ -200,8 +212,9 @@ Result<RawValue> raw_value(const toml::node& node) {
 
 // Flags carry text; a key that wants a number gets the text parsed strictly.
 Result<RawValue> raw_value_from_flag(const KeySpec& spec, const std::string& text) {
-  const bool wants_integer =
-      std::holds_alternative<Port>(spec.target) || std::holds_alternative<LimitCount>(spec.target);
+  const bool wants_integer = std::holds_alternative<Port>(spec.target) ||
+                             std::holds_alternative<LimitCount>(spec.target) ||
+                             std::holds_alternative<AttachmentCount>(spec.target);
   const bool wants_number = std::holds_alternative<TimeoutSeconds>(spec.target);
   const char* end = text.data() + text.size();
   if (wants_integer) {
@@ -233,7 +246,7 @@ Status apply_table(const toml::table& table, std::string_view table_name, const 
   for (const auto& [key, node] : table) {
     const std::string name(key.str());
     if (table_name.empty() && node.is_table() &&
-        (name == "limits" || name == "timeouts" || name == "store")) {
+        (name == "limits" || name == "timeouts" || name == "store" || name == "attachments")) {
       CASEFILE_RETURN_IF_ERROR(apply_table(*node.as_table(), name, source, config));
       continue;
     }
