@@ -58,6 +58,16 @@ Result<IdType> random_id() {
   return id;
 }
 
+// Rolls back the open commit group and reopens the replica from the file,
+// whose meta did not move with the abandoned commits.
+Status abandon_group_and_reopen(internal::DeviceContext& state) {
+  state.store->abandon_commit_group();
+  auto reopened = sync::Replica::open(state.profile.device_id, *state.store);
+  if (!reopened.ok()) return std::move(reopened).error();
+  state.replica.emplace(std::move(*reopened));
+  return ok_status();
+}
+
 Result<std::uint64_t> device_time(std::int64_t now_ms) {
   if (now_ms < 0) return make_error("invalid_argument", "a time before 1970 is not a device time");
   return static_cast<std::uint64_t>(now_ms);
@@ -521,6 +531,26 @@ Result<sync::RecordKey> FieldDevice::write(const sync::CaseId& case_id, std::str
   return record;
 }
 
+Result<sync::RecordKey> FieldDevice::create_record_with(const sync::RecordKey& record, const PlainFields& fields,
+                                                        std::int64_t now_ms,
+                                                        const std::function<Status()>& same_transaction) {
+  if (!state_->store) return wiped();
+  auto existing = state_->store->load_record(record);
+  if (!existing.ok()) return std::move(existing).error();
+  if (existing->has_value()) return make_error("record_exists", "a record with this id exists");
+  CASEFILE_RETURN_IF_ERROR(state_->store->begin_commit_group());
+  auto write_both = [&]() -> Status {
+    CASEFILE_RETURN_IF_ERROR(write_record(*state_, record, std::nullopt, fields, now_ms));
+    CASEFILE_RETURN_IF_ERROR(same_transaction());
+    return state_->store->finish_commit_group();
+  };
+  if (auto done = write_both(); !done.ok()) {
+    CASEFILE_RETURN_IF_ERROR(abandon_group_and_reopen(*state_));
+    return std::move(done).error();
+  }
+  return record;
+}
+
 Status FieldDevice::finalize(const sync::RecordKey& record, std::int64_t now_ms) {
   auto written = write(record.case_id, record.collection, record.record_id,
                        {{"status", std::string("finalized")}, {"finalized_at", now_ms}}, now_ms);
@@ -833,10 +863,7 @@ Result<ReencryptReport> FieldDevice::reencrypt_case(const sync::CaseId& case_id,
       return state_->store->finish_commit_group();
     };
     if (auto done = rewrite(); !done.ok()) {
-      state_->store->abandon_commit_group();
-      auto reopened = sync::Replica::open(state_->profile.device_id, *state_->store);
-      if (!reopened.ok()) return std::move(reopened).error();
-      state_->replica.emplace(std::move(*reopened));
+      CASEFILE_RETURN_IF_ERROR(abandon_group_and_reopen(*state_));
       return done;
     }
     return ok_status();

@@ -114,6 +114,29 @@ CREATE TABLE tls_pins (
 );
 )sql";
 
+// The attachment outbox (issue #8, docs/device.md "Attachments"): one row an
+// attachment this device added, in the order added. state is "pending" until
+// the server holds the whole ciphertext ("uploaded"), or "quarantined" when
+// the server refused it for good (reason in last_error_*). upload_url is the
+// tus upload's Location once created; upload_offset the last offset the
+// server acknowledged (stored after every PATCH, so a resumed upload asks
+// HEAD and repeats at most one chunk). attempts counts failed tries.
+constexpr const char* kAttachmentOutbox = R"sql(
+CREATE TABLE attachment_outbox (
+  position INTEGER PRIMARY KEY AUTOINCREMENT,
+  case_id BLOB NOT NULL CHECK (length(case_id) = 16),
+  record_id BLOB NOT NULL UNIQUE CHECK (length(record_id) = 16),
+  size_bytes INTEGER NOT NULL CHECK (size_bytes >= 0),
+  state TEXT NOT NULL CHECK (state IN ('pending', 'uploaded', 'quarantined')),
+  upload_url TEXT,
+  upload_offset INTEGER NOT NULL DEFAULT 0 CHECK (upload_offset >= 0 AND upload_offset <= size_bytes),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_error_code TEXT,
+  last_error_message TEXT
+);
+CREATE INDEX attachment_outbox_by_case ON attachment_outbox (case_id);
+)sql";
+
 }  // namespace
 
 std::span<const schema::Migration> replica_migrations() {
@@ -123,7 +146,15 @@ std::span<const schema::Migration> replica_migrations() {
       {3, "create case_keyring_heads; add device_profile.recovery_public_key", kVersion3, nullptr},
       {4, "create tls_pins", kVersion4, nullptr},
   };
-  return migrations;
+  // The attachment outbox is replica migration 6 on main, after device
+  // healing's 5 (issue #11). It is appended after whatever step is last, so
+  // it runs after 5 whatever 5 is, and no step is reserved here for another.
+  static const std::vector<schema::Migration> with_attachments = [] {
+    std::vector<schema::Migration> all = migrations;
+    all.push_back({static_cast<int>(all.size()) + 1, "create attachment_outbox", kAttachmentOutbox, nullptr});
+    return all;
+  }();
+  return with_attachments;
 }
 
 }  // namespace casefile::device::internal
