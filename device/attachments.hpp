@@ -88,7 +88,8 @@ struct AttachmentUploadReport {
 // "invalid_argument" (not a regular file), FieldDevice::write's (the
 // schema's codes: a bad category is "invalid_value"), the store's. On error
 // nothing is recorded and no ciphertext is left behind.
-Result<sync::RecordKey> add_attachment(FieldDevice& device, const AttachmentInput& input, std::int64_t now_ms);
+Result<sync::RecordKey> add_attachment(FieldDevice& device, const AttachmentInput& input,
+                                       std::int64_t now_ms);
 
 // The attachment outbox, in the order attachments were added.
 Result<std::vector<AttachmentStatus>> list_attachments(FieldDevice& device,
@@ -103,7 +104,8 @@ Result<std::vector<AttachmentStatus>> list_attachments(FieldDevice& device,
 // (attachment_checksum_mismatch, upload_length_mismatch, upload_too_large) is
 // quarantined with the server's reason. Errors: only those that must stop a
 // sync: "device_wiped" and the like from `send`, the store's.
-Result<AttachmentUploadReport> upload_pending_attachments(FieldDevice& device, const AuthenticatedSender& send,
+Result<AttachmentUploadReport> upload_pending_attachments(FieldDevice& device,
+                                                          const AuthenticatedSender& send,
                                                           const AttachmentProgressCallback& progress,
                                                           const AttachmentUploadOptions& options = {});
 
@@ -124,8 +126,9 @@ Status fetch_attachment(FieldDevice& device, const AuthenticatedSender& send, co
 // last segment verified. On error nothing is left at `output` (nor the
 // temporary). Errors: "stream_malformed", "stream_corrupt",
 // "stream_truncated", "io_error".
-Status decrypt_attachment_file(const std::filesystem::path& ciphertext, const crypto::SecretBytes& content_key,
-                               const sync::RecordKey& record, const std::filesystem::path& output);
+Status decrypt_attachment_file(const std::filesystem::path& ciphertext,
+                               const crypto::SecretBytes& content_key, const sync::RecordKey& record,
+                               const std::filesystem::path& output);
 
 // Where add_attachment keeps the ciphertext of `record_id`.
 std::filesystem::path attachment_ciphertext_path(const FieldDevice& device, const sync::RecordId& record_id);

@@ -7,6 +7,7 @@
 
 #include "crypto/envelope.hpp"
 #include "crypto/random.hpp"
+#include "device/attachments.hpp"
 #include "device/device_profile_store.hpp"
 #include "device/device_vault.hpp"
 #include "schema/intake_schema.hpp"
@@ -531,8 +532,8 @@ Result<sync::RecordKey> FieldDevice::write(const sync::CaseId& case_id, std::str
   return record;
 }
 
-Result<sync::RecordKey> FieldDevice::create_record_with(const sync::RecordKey& record, const PlainFields& fields,
-                                                        std::int64_t now_ms,
+Result<sync::RecordKey> FieldDevice::create_record_with(const sync::RecordKey& record,
+                                                        const PlainFields& fields, std::int64_t now_ms,
                                                         const std::function<Status()>& same_transaction) {
   if (!state_->store) return wiped();
   auto existing = state_->store->load_record(record);
@@ -885,7 +886,13 @@ Result<ReencryptReport> FieldDevice::reencrypt_case(const sync::CaseId& case_id,
 Status FieldDevice::purge_case(const sync::CaseId& case_id) {
   if (!state_->store) return wiped();
   // Data first, then keys: a crash in between leaves keys of an empty case,
-  // and purging again finishes.
+  // and purging again finishes. Attachment ciphertexts go before their rows.
+  auto attachments = list_attachments(*this, case_id);
+  if (!attachments.ok()) return std::move(attachments).error();
+  for (const AttachmentStatus& attachment : *attachments) {
+    std::error_code ignored;
+    std::filesystem::remove(attachment_ciphertext_path(*this, attachment.record.record_id), ignored);
+  }
   CASEFILE_RETURN_IF_ERROR(state_->store->purge_case(case_id));
   return state_->profile_store->delete_case_keys(case_id);
 }
@@ -896,6 +903,8 @@ Status FieldDevice::wipe() {
   state_->store.reset();  // closes the replica before its files go
   CASEFILE_RETURN_IF_ERROR(state_->vault.destroy_all());
   std::error_code ignored;
+  // Attachment ciphertexts are useless without the replica's keys; they go too.
+  std::filesystem::remove_all(state_->vault.files().directory / "attachments", ignored);
   std::filesystem::remove(state_->vault.files().directory, ignored);  // only if empty
   return ok_status();
 }

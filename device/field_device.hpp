@@ -200,7 +200,8 @@ class FieldDevice {
   // transaction: both are committed or neither. Errors: write()'s,
   // "record_exists", same_transaction's.
   Result<sync::RecordKey> create_record_with(const sync::RecordKey& record, const PlainFields& fields,
-                                             std::int64_t now_ms, const std::function<Status()>& same_transaction);
+                                             std::int64_t now_ms,
+                                             const std::function<Status()>& same_transaction);
   // Sets status=finalized and finalized_at=now on an interview or consent.
   Status finalize(const sync::RecordKey& record, std::int64_t now_ms);
   // A new `amendments` record pointing at a finalized interview or consent.

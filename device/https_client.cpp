@@ -2,8 +2,8 @@
 
 #include <fcntl.h>
 #include <openssl/ssl.h>
-#include <unistd.h>
 #include <openssl/x509_vfy.h>
+#include <unistd.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>

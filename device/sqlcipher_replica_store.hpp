@@ -63,8 +63,8 @@ class SqlcipherReplicaStore final : public sync::ReplicaStore {
   // Number of changes waiting in the outbox.
   Result<std::uint64_t> outbox_depth();
 
-  // Deletes, in one transaction, every record, outbox change and quarantined
-  // change of `case_id` (the device may no longer read the case). Deleting
+  // Deletes, in one transaction, every record, outbox change, quarantined
+  // change and attachment outbox row of `case_id` (the device may no longer read the case). Deleting
   // a case the replica does not hold succeeds.
   Status purge_case(const sync::CaseId& case_id);
 

@@ -9,7 +9,9 @@
 // changes), push the outbox in batches until it is empty, purge cases the
 // user is no longer a member of, refresh case keyrings (GET /v1/keys: verify
 // and store changed heads, wrap held epochs to head members that lack them),
-// pull pages until there are no more.
+// pull pages until there are no more, then upload pending attachments
+// whose records were pushed (device/attachments.hpp; a failed upload is
+// recorded on its attachment and never fails the sync).
 // Resumable by construction: an outbox change leaves the outbox only with
 // the server's verdict, and the pull cursor moves only with an applied page,
 // so an interrupted sync loses nothing and the next one repeats little.
@@ -39,6 +41,7 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "device/attachments.hpp"
 #include "device/field_device.hpp"
 #include "device/https_client.hpp"
 #include "sync/ids.hpp"
@@ -61,6 +64,9 @@ struct SyncOptions {
   std::chrono::seconds watch_wait{30};  // long-poll wait in watch(), 1..60 s
   // How to wait between retries (default: sleep the thread).
   std::function<void(std::chrono::milliseconds)> sleep;
+  // Attachment uploads at the end of each round (device/attachments.hpp).
+  AttachmentUploadOptions attachments;
+  AttachmentProgressCallback attachment_progress;
 };
 
 enum class SyncPhase { signing_in, pushing, pulling };
@@ -83,6 +89,7 @@ struct SyncReport {
   std::uint64_t pulled = 0;     // entries applied
   std::vector<sync::CaseId> purged_cases;
   bool wiped = false;  // a verified wipe order was obeyed
+  AttachmentUploadReport attachments;
 };
 
 class SyncClient {
@@ -104,6 +111,11 @@ class SyncClient {
   // The report adds up every round.
   Result<SyncReport> watch(const std::function<bool()>& stop, const SyncProgressCallback& progress = {});
   Result<SyncReport> watch_for(std::chrono::milliseconds duration, const SyncProgressCallback& progress = {});
+
+  // One authenticated request with the sync's retries, sign-in and
+  // revocation handling (an attachment download: fetch_attachment). A
+  // revoked device obeys its wipe order and gets "device_wiped".
+  Result<HttpsResponse> send(const HttpsRequest& request);
 
   // The connection (tests drop it to prove reconnection).
   HttpsClient& transport();

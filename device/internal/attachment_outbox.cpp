@@ -93,45 +93,46 @@ Result<std::vector<AttachmentStatus>> read_attachment_outbox(schema::Database& d
 
 Status store_upload_position(schema::Database& database, const sync::RecordId& record_id,
                              const std::optional<std::string>& upload_url, std::uint64_t offset) {
-  return update_one(database,
-                    "UPDATE attachment_outbox SET upload_url = ?, upload_offset = ? WHERE record_id = ?",
-                    [&](schema::Statement& update) {
-                      if (upload_url) {
-                        update.bind_text(1, *upload_url);
-                      } else {
-                        update.bind_null(1);
-                      }
-                      update.bind_int64(2, static_cast<std::int64_t>(offset)).bind_blob(3, id_bytes(record_id));
-                    });
+  return update_one(
+      database, "UPDATE attachment_outbox SET upload_url = ?, upload_offset = ? WHERE record_id = ?",
+      [&](schema::Statement& update) {
+        if (upload_url) {
+          update.bind_text(1, *upload_url);
+        } else {
+          update.bind_null(1);
+        }
+        update.bind_int64(2, static_cast<std::int64_t>(offset)).bind_blob(3, id_bytes(record_id));
+      });
 }
 
 Status mark_attachment_uploaded(schema::Database& database, const sync::RecordId& record_id) {
-  return update_one(database,
-                    "UPDATE attachment_outbox SET state = 'uploaded', upload_offset = size_bytes, upload_url = "
-                    "NULL, last_error_code = NULL, last_error_message = NULL WHERE record_id = ?",
-                    [&](schema::Statement& update) { update.bind_blob(1, id_bytes(record_id)); });
+  return update_one(
+      database,
+      "UPDATE attachment_outbox SET state = 'uploaded', upload_offset = size_bytes, upload_url = "
+      "NULL, last_error_code = NULL, last_error_message = NULL WHERE record_id = ?",
+      [&](schema::Statement& update) { update.bind_blob(1, id_bytes(record_id)); });
 }
 
 Status record_attachment_failure(schema::Database& database, const sync::RecordId& record_id,
                                  const Error& failure) {
-  return update_one(database,
-                    "UPDATE attachment_outbox SET attempts = attempts + 1, last_error_code = ?, "
-                    "last_error_message = ? WHERE record_id = ?",
-                    [&](schema::Statement& update) {
-                      update.bind_text(1, failure.code)
-                          .bind_text(2, failure.message)
-                          .bind_blob(3, id_bytes(record_id));
-                    });
+  return update_one(
+      database,
+      "UPDATE attachment_outbox SET attempts = attempts + 1, last_error_code = ?, "
+      "last_error_message = ? WHERE record_id = ?",
+      [&](schema::Statement& update) {
+        update.bind_text(1, failure.code).bind_text(2, failure.message).bind_blob(3, id_bytes(record_id));
+      });
 }
 
 Status quarantine_attachment(schema::Database& database, const sync::RecordId& record_id,
                              const Error& reason) {
-  return update_one(database,
-                    "UPDATE attachment_outbox SET state = 'quarantined', upload_url = NULL, attempts = attempts "
-                    "+ 1, last_error_code = ?, last_error_message = ? WHERE record_id = ?",
-                    [&](schema::Statement& update) {
-                      update.bind_text(1, reason.code).bind_text(2, reason.message).bind_blob(3, id_bytes(record_id));
-                    });
+  return update_one(
+      database,
+      "UPDATE attachment_outbox SET state = 'quarantined', upload_url = NULL, attempts = attempts "
+      "+ 1, last_error_code = ?, last_error_message = ? WHERE record_id = ?",
+      [&](schema::Statement& update) {
+        update.bind_text(1, reason.code).bind_text(2, reason.message).bind_blob(3, id_bytes(record_id));
+      });
 }
 
 }  // namespace casefile::device::internal
