@@ -40,9 +40,9 @@ struct AttachmentInput {
   sync::CaseId case_id;
   std::filesystem::path file;  // plaintext, read once
   std::string media_category;  // "audio", "photo" or "document"
-  std::optional<std::string> file_name;
-  std::optional<std::string> description;
-  std::optional<std::int64_t> duration_seconds;
+  std::optional<std::string> file_name{};
+  std::optional<std::string> description{};
+  std::optional<std::int64_t> duration_seconds{};
 };
 
 enum class AttachmentState { pending, uploaded, quarantined };
@@ -86,7 +86,7 @@ struct AttachmentUploadReport {
 // Encrypts `input.file` and records the attachment (see above). Errors:
 // "io_error" (the file cannot be read or the ciphertext written),
 // "invalid_argument" (not a regular file), FieldDevice::write's (the
-// schema's codes: a bad category is "invalid_value"), the store's. On error
+// schema's codes: a bad category is "not_in_enumeration"), the store's. On error
 // nothing is recorded and no ciphertext is left behind.
 Result<sync::RecordKey> add_attachment(FieldDevice& device, const AttachmentInput& input,
                                        std::int64_t now_ms);
