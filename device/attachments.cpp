@@ -10,6 +10,7 @@
 #include <charconv>
 #include <set>
 #include <system_error>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -255,6 +256,7 @@ class Uploader {
     std::optional<std::string> url = attachment.upload_url;
     std::uint64_t offset = attachment.uploaded_bytes;
     bool created_this_pass = false;
+    int busy_waits = 0;
     while (true) {
       if (!url) {
         auto created = create_upload(attachment);
@@ -289,6 +291,11 @@ class Uploader {
       auto sent = send_chunks(attachment, ciphertext, *url, offset);
       if (!sent.ok()) {
         if (sent.error().code == "upload_offset_mismatch") continue;  // HEAD again
+        if (sent.error().code == "upload_busy" && busy_waits < options_.busy_retries) {
+          ++busy_waits;
+          std::this_thread::sleep_for(options_.busy_wait);
+          continue;
+        }
         if ((sent.error().code == "upload_not_found" || sent.error().code == "upload_expired") &&
             !created_this_pass) {
           url.reset();

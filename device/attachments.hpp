@@ -17,6 +17,7 @@
 // Threading: as FieldDevice (one thread at a time).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -73,6 +74,10 @@ using AuthenticatedSender = std::function<Result<HttpsResponse>(const HttpsReque
 
 struct AttachmentUploadOptions {
   std::uint64_t chunk_bytes = 8 * 1024 * 1024;  // one PATCH, with its Upload-Checksum
+  // "upload_busy" (the server still writes a PATCH this device gave up on):
+  // wait this long, then ask HEAD again, at most busy_retries times an attachment.
+  std::chrono::milliseconds busy_wait{500};
+  int busy_retries = 20;
 };
 
 struct AttachmentUploadReport {
