@@ -210,6 +210,8 @@ struct HttpsClient::Connection {
 
     const auto read_timeout = options.read_timeout + request.wait;
     http::response_parser<http::string_body> parser;
+    // A HEAD answer's Content-Length describes a body that is never sent.
+    parser.skip(request.method == "HEAD");
     parser.body_limit(options.response_body_limit);
     parser.header_limit(static_cast<std::uint32_t>(options.response_header_limit));
     beast::get_lowest_layer(*stream).expires_after(read_timeout);

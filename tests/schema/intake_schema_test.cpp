@@ -177,7 +177,8 @@ TEST(IntakeSchemaTest, EachVersionOnlyAddsFieldsToThePrevious) {
   EXPECT_EQ((*declaration(1))->find_collection("cases")->find_field("in_pretrial_detention"), nullptr);
   EXPECT_NE((*declaration(2))->find_collection("cases")->find_field("in_pretrial_detention"), nullptr);
   EXPECT_EQ((*declaration(2))->find_collection("attachments")->find_field("content_key"), nullptr);
-  const FieldDeclaration* content_key = (*declaration(3))->find_collection("attachments")->find_field("content_key");
+  const FieldDeclaration* content_key =
+      (*declaration(3))->find_collection("attachments")->find_field("content_key");
   ASSERT_NE(content_key, nullptr);
   EXPECT_EQ(content_key->protection, Protection::sealed);
 }
