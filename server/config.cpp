@@ -19,13 +19,14 @@ using TopString = std::string ServerConfig::*;
 using TopPath = fs::path ServerConfig::*;
 using LimitCount = std::size_t ServerLimits::*;
 using TimeoutSeconds = ServerTimeouts::Duration ServerTimeouts::*;
+using AttachmentCount = std::uint64_t AttachmentLimits::*;
 struct Port {};
 struct Level {};
 
 struct KeySpec {
-  std::string_view table;  // "", "limits" or "timeouts"
+  std::string_view table;  // "", "limits", "timeouts" or "attachments"
   std::string_view key;
-  std::variant<TopString, TopPath, Port, Level, LimitCount, TimeoutSeconds> target;
+  std::variant<TopString, TopPath, Port, Level, LimitCount, TimeoutSeconds, AttachmentCount> target;
   double minimum = 0;  // counts and seconds
   double maximum = 0;
   std::string_view help;
@@ -62,6 +63,14 @@ const std::vector<KeySpec>& key_specs() {
       {"timeouts", "write_seconds", &ServerTimeouts::write, 0.01, 3600, "writing one response"},
       {"timeouts", "drain_seconds", &ServerTimeouts::drain, 0.01, 3600,
        "SIGTERM: wait for requests in flight"},
+      {"attachments", "max_size_bytes", &AttachmentLimits::max_size_bytes, 0, 64 * kGiB,
+       "largest attachment (ciphertext bytes)"},
+      {"attachments", "device_quota_bytes", &AttachmentLimits::device_quota_bytes, 0, 1024 * 1024 * kGiB,
+       "bytes of unfinished and stored uploads per device"},
+      {"attachments", "upload_expiry_seconds", &AttachmentLimits::upload_expiry_seconds, 1, 365 * 86400.0,
+       "unfinished upload lifetime after its last PATCH"},
+      {"attachments", "sweep_interval_seconds", &AttachmentLimits::sweep_interval_seconds, 1, 86400,
+       "how often expired uploads are removed"},
   };
   return specs;
 }
@@ -160,6 +169,8 @@ Status apply(const KeySpec& spec, const RawValue& value, const fs::path& base, c
   }
   if (std::holds_alternative<Port>(spec.target)) {
     config.listen_port = static_cast<unsigned short>(*integer);
+  } else if (const auto* member = std::get_if<AttachmentCount>(&spec.target)) {
+    config.attachments.*(*member) = static_cast<std::uint64_t>(*integer);
   } else {
     config.limits.*std::get<LimitCount>(spec.target) = static_cast<std::size_t>(*integer);
   }
@@ -176,8 +187,9 @@ Result<RawValue> raw_value(const toml::node& node) {
 
 // Flags carry text; a key that wants a number gets the text parsed strictly.
 Result<RawValue> raw_value_from_flag(const KeySpec& spec, const std::string& text) {
-  const bool wants_integer =
-      std::holds_alternative<Port>(spec.target) || std::holds_alternative<LimitCount>(spec.target);
+  const bool wants_integer = std::holds_alternative<Port>(spec.target) ||
+                             std::holds_alternative<LimitCount>(spec.target) ||
+                             std::holds_alternative<AttachmentCount>(spec.target);
   const bool wants_number = std::holds_alternative<TimeoutSeconds>(spec.target);
   const char* end = text.data() + text.size();
   if (wants_integer) {
@@ -208,7 +220,8 @@ Status apply_table(const toml::table& table, std::string_view table_name, const 
   const fs::path base = source.parent_path();
   for (const auto& [key, node] : table) {
     const std::string name(key.str());
-    if (table_name.empty() && node.is_table() && (name == "limits" || name == "timeouts")) {
+    if (table_name.empty() && node.is_table() &&
+        (name == "limits" || name == "timeouts" || name == "attachments")) {
       CASEFILE_RETURN_IF_ERROR(apply_table(*node.as_table(), name, source, config));
       continue;
     }

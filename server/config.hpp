@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -39,6 +40,15 @@ struct ServerTimeouts {
   Duration drain{std::chrono::seconds(30)};  // SIGTERM: longest wait for requests in flight
 };
 
+// [attachments]: tus uploads and stored attachments (docs/protocol.md).
+struct AttachmentLimits {
+  std::uint64_t max_size_bytes = std::uint64_t{2} * 1024 * 1024 * 1024;  // one attachment's ciphertext
+  std::uint64_t device_quota_bytes =
+      std::uint64_t{20} * 1024 * 1024 * 1024;    // unfinished + stored, per device
+  std::uint64_t upload_expiry_seconds = 259200;  // an unfinished upload lives this long after its last PATCH
+  std::uint64_t sweep_interval_seconds = 600;    // how often expired uploads are removed
+};
+
 struct ServerConfig {
   std::filesystem::path config_file;  // empty when none was given
   std::string listen_address = "127.0.0.1";
@@ -51,6 +61,7 @@ struct ServerConfig {
   LogLevel log_level = LogLevel::info;
   ServerLimits limits;
   ServerTimeouts timeouts;
+  AttachmentLimits attachments;
 };
 
 // Parses TOML text over the defaults. `source` names the file in errors and

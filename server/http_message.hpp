@@ -3,7 +3,10 @@
 #pragma once
 
 #include <boost/json/value.hpp>
+#include <cstdint>
+#include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -44,11 +47,21 @@ struct Request {
   std::string media_type() const;
 };
 
+// A response body read from a file while it is sent (memory flat in the
+// file's size): `length` bytes from `offset`. The transport opens the file; a
+// file that cannot be opened turns the answer into 500 internal_error.
+struct FileRange {
+  std::filesystem::path path;
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+};
+
 struct Response {
   unsigned status = 200;
   std::string content_type = "application/json";
   std::string body;
-  HeaderList headers;  // besides Content-Type, Content-Length and Connection
+  HeaderList headers;             // besides Content-Type, Content-Length and Connection
+  std::optional<FileRange> file;  // when set, the body is these bytes and `body` is ignored
 };
 
 Response json_response(unsigned status, const boost::json::value& body);

@@ -16,7 +16,8 @@ struct Router::Route {
   std::string path_template;
   std::vector<std::string> segments;  // "{name}" for a parameter
   Handler handler;
-  AsyncHandler async_handler;  // set instead of handler by add_async
+  AsyncHandler async_handler;          // set instead of handler by add_async
+  StreamingHandler streaming_handler;  // set instead of handler by add_streaming
   RouteOptions options;
 };
 
@@ -97,7 +98,7 @@ Response refused_body(const RouteOptions& options, const Request& request) {
   const std::string type = request.media_type();
   if (request.body.empty() || std::find(options.body_media_types.begin(), options.body_media_types.end(),
                                         type) != options.body_media_types.end()) {
-    return Response{0, {}, {}, {}};
+    return Response{0, {}, {}, {}, {}};
   }
   return error_response(415, transport_error::kUnsupportedMediaType,
                         "this resource does not accept a body of type '" + type + "'");
@@ -113,17 +114,26 @@ Router& Router::operator=(Router&&) noexcept = default;
 Status Router::add(std::string_view method, std::string_view path_template, Handler handler,
                    RouteOptions options) {
   if (!handler) return make_error("invalid_route", "a route needs a handler");
-  return add_route(method, path_template, std::move(handler), nullptr, std::move(options));
+  return add_route(method, path_template, std::move(handler), nullptr, nullptr, std::move(options));
 }
 
 Status Router::add_async(std::string_view method, std::string_view path_template, AsyncHandler handler,
                          RouteOptions options) {
   if (!handler) return make_error("invalid_route", "a route needs a handler");
-  return add_route(method, path_template, nullptr, std::move(handler), std::move(options));
+  return add_route(method, path_template, nullptr, std::move(handler), nullptr, std::move(options));
+}
+
+Status Router::add_streaming(std::string_view method, std::string_view path_template,
+                             StreamingHandler handler) {
+  if (!handler) return make_error("invalid_route", "a route needs a handler");
+  RouteOptions options;
+  options.execution = Execution::blocking_pool;
+  return add_route(method, path_template, nullptr, nullptr, std::move(handler), std::move(options));
 }
 
 Status Router::add_route(std::string_view method, std::string_view path_template, Handler handler,
-                         AsyncHandler async_handler, RouteOptions options) {
+                         AsyncHandler async_handler, StreamingHandler streaming_handler,
+                         RouteOptions options) {
   if (method.empty() || !valid_path(path_template)) {
     return make_error("invalid_route", "a route needs a method, a handler and a path starting with '/'");
   }
@@ -152,6 +162,7 @@ Status Router::add_route(std::string_view method, std::string_view path_template
   }
   route->handler = std::move(handler);
   route->async_handler = std::move(async_handler);
+  route->streaming_handler = std::move(streaming_handler);
   route->options = std::move(options);
   routes_.push_back(std::move(route));
   return ok_status();
@@ -180,6 +191,7 @@ Result<Router::Match> Router::match(std::string_view method, std::string_view pa
   found.path_template = best->path_template;
   found.execution = best->options.execution;
   found.asynchronous = static_cast<bool>(best->async_handler);
+  found.streaming = static_cast<bool>(best->streaming_handler);
   for (std::size_t i = 0; i < segments.size(); ++i) {
     if (!is_parameter(best->segments[i])) continue;
     auto value = percent_decode(segments[i], PercentDecoding::path_segment);
@@ -239,6 +251,15 @@ void Router::dispatch_async(const Match& match, Request& request, Responder resp
   } catch (const std::exception&) {
     once->respond(
         error_response(500, transport_error::kInternalError, "the server failed to handle the request"));
+  }
+}
+
+BodyStart Router::start_body(const Match& match, Request& request) const {
+  request.path_parameters = match.path_parameters;
+  try {
+    return match.route->streaming_handler(request);
+  } catch (const std::exception&) {
+    return error_response(500, transport_error::kInternalError, "the server failed to handle the request");
   }
 }
 

@@ -13,6 +13,12 @@
 // An asynchronous handler (add_async) answers later, through its Responder,
 // from any thread: a long-poll parks its request without holding an I/O or
 // pool thread. The connection's later answers wait behind it, in order.
+//
+// A streaming handler (add_streaming) sees the headers first and answers
+// with a BodySink that receives the body piece by piece, so an upload of any
+// size takes memory independent of its size; its route has no body limit
+// (the sink enforces its own). Streaming handlers and sinks run on the
+// blocking pool.
 #pragma once
 
 #include <functional>
@@ -21,6 +27,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "base/result.hpp"
@@ -37,6 +44,25 @@ struct RouteOptions {
   std::vector<std::string> body_media_types = {"application/json"};
 };
 
+// A request body delivered in pieces (tus PATCH). Its calls come from the
+// blocking pool, one at a time, in order: write()* then finish() or abort().
+class BodySink {
+ public:
+  virtual ~BodySink() = default;
+  // One piece of the body. An answer ends the request early: it is sent, the
+  // rest of the body is not read, and the connection closes after it.
+  virtual std::optional<Response> write(std::string_view piece) = 0;
+  // The whole body arrived: the answer.
+  virtual Response finish() = 0;
+  // The body will not arrive whole (the connection dropped or timed out, the
+  // pool was full); nothing is sent.
+  virtual void abort() = 0;
+};
+
+// A streaming handler's answer to the headers: a Response (no body is read
+// and the connection closes after it, unless the body is empty) or a sink.
+using BodyStart = std::variant<Response, std::unique_ptr<BodySink>>;
+
 class Router {
  public:
   using Handler = std::function<Response(const Request&)>;
@@ -44,6 +70,7 @@ class Router {
   // thread; if every copy is dropped uncalled, 500 internal_error is sent.
   using Responder = std::function<void(Response)>;
   using AsyncHandler = std::function<void(const Request&, Responder)>;
+  using StreamingHandler = std::function<BodyStart(const Request&)>;
   using Execution = RouteExecution;
 
   struct Route;  // defined in router.cpp
@@ -55,6 +82,7 @@ class Router {
     std::string path_template;
     Execution execution = Execution::io_thread;
     bool asynchronous = false;  // added with add_async: dispatch with dispatch_async
+    bool streaming = false;     // added with add_streaming: start with start_body
     std::map<std::string, std::string, std::less<>> path_parameters;
   };
 
@@ -72,6 +100,10 @@ class Router {
   // the thread `options.execution` names.
   Status add_async(std::string_view method, std::string_view path_template, AsyncHandler handler,
                    RouteOptions options = RouteOptions());
+
+  // The same for a handler whose body streams through a BodySink; it runs
+  // on the blocking pool, whatever the options say.
+  Status add_streaming(std::string_view method, std::string_view path_template, StreamingHandler handler);
 
   // Errors, each ready to send with error_response():
   //   "bad_request" (target not in origin form, bad percent-encoding),
@@ -93,10 +125,14 @@ class Router {
   // Dispatches any route: `respond` is called once, at once for a plain
   // handler (or a refused body), later for an asynchronous one.
   void dispatch_async(const Match& match, Request& request, Responder respond) const;
+  // Fills request.path_parameters and calls a streaming handler with the
+  // headers (request.body is empty). A throwing handler gets 500.
+  // REQUIRES: match.streaming.
+  BodyStart start_body(const Match& match, Request& request) const;
 
  private:
   Status add_route(std::string_view method, std::string_view path_template, Handler handler,
-                   AsyncHandler async_handler, RouteOptions options);
+                   AsyncHandler async_handler, StreamingHandler streaming_handler, RouteOptions options);
 
   std::vector<std::unique_ptr<Route>> routes_;
 };

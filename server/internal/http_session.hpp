@@ -7,6 +7,14 @@
 // Internal: included by http_server.cpp (over TLS) and by the session tests
 // (over beast::test::stream), the only two places these templates compile.
 //
+// A streaming route (Router::add_streaming) switches the parser to a
+// buffer_body once its headers are read: each piece of the body goes to the
+// route's BodySink on the blocking pool before the next is read, so one
+// connection holds at most kBodyPieceSize of body. The body_read timeout
+// applies to each piece, not to the whole body, and no body limit applies.
+// A file response (Response::file) is sent through FileRangeBody, read from
+// disk kFilePieceSize at a time.
+//
 // Read deadlines are two-layered. A soft timer on the strand ends a read that
 // overran its timeout by cancelling it, so the client can still be told 408
 // when it had started a request; the stream's own expires_after is the hard
@@ -24,11 +32,14 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <chrono>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <variant>
+#include <vector>
 
 #include "server/blocking_work_pool.hpp"
 #include "server/config.hpp"
@@ -80,6 +91,54 @@ inline bool is_quiet_close(const beast::error_code& error) {
          error == net::error::broken_pipe || error == http::error::partial_message;
 }
 
+inline constexpr std::size_t kBodyPieceSize = 256 * 1024;
+inline constexpr std::size_t kFilePieceSize = 256 * 1024;
+
+// A Beast body that sends `length` bytes of an open file from its current
+// position, a buffer at a time.
+struct FileRangeBody {
+  struct value_type {
+    beast::file file;
+    std::uint64_t length = 0;
+  };
+
+  static std::uint64_t size(const value_type& body) { return body.length; }
+
+  class writer {
+   public:
+    using const_buffers_type = net::const_buffer;
+
+    template <bool isRequest, class Fields>
+    writer(http::header<isRequest, Fields>&, value_type& body) : body_(body), remaining_(body.length) {}
+
+    void init(beast::error_code& error) {
+      buffer_.resize(kFilePieceSize);
+      error = {};
+    }
+
+    boost::optional<std::pair<const_buffers_type, bool>> get(beast::error_code& error) {
+      const auto amount = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, buffer_.size()));
+      if (amount == 0) {
+        error = {};
+        return boost::none;
+      }
+      const std::size_t read = body_.file.read(buffer_.data(), amount, error);
+      if (error) return boost::none;
+      if (read == 0) {
+        error = http::error::short_read;
+        return boost::none;
+      }
+      remaining_ -= read;
+      return {{const_buffers_type(buffer_.data(), read), remaining_ > 0}};
+    }
+
+   private:
+    value_type& body_;
+    std::uint64_t remaining_;
+    std::vector<char> buffer_;
+  };
+};
+
 // Mode::refuse answers every request 503 too_many_connections and closes:
 // a client over the connection cap learns why instead of seeing a reset.
 enum class SessionMode { serve, refuse };
@@ -102,6 +161,7 @@ class HttpSession : public DrainableSession, public std::enable_shared_from_this
   }
 
   ~HttpSession() override {
+    if (sink_) sink_->abort();  // a body cut off by a session that ended some other way
     if (tracker_id_ != 0) environment_.tracker.remove(tracker_id_);
     if (mode_ == SessionMode::serve) environment_.metrics.open_connections.add(-1);
   }
@@ -121,13 +181,15 @@ class HttpSession : public DrainableSession, public std::enable_shared_from_this
   enum class Phase { idle, header, body };
 
   struct Exchange {
-    std::unique_ptr<http::response<http::string_body>> response;  // null until the handler answers
+    std::unique_ptr<http::response<http::string_body>> response;   // null until the handler answers
+    std::unique_ptr<http::response<FileRangeBody>> file_response;  // instead, for Response::file
     std::string route = "unmatched";
     std::string method = "other";
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
     std::uint64_t id = 0;
     unsigned version = 11;
     bool keep_alive = true;
+    bool head = false;  // a HEAD request: the answer's header only (RFC 9110 §9.3.2)
   };
 
   // --- deadlines -----------------------------------------------------------
@@ -214,7 +276,8 @@ class HttpSession : public DrainableSession, public std::enable_shared_from_this
     }
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(environment_.limits.header_limit_bytes));
-    parser_->body_limit(environment_.limits.body_limit_bytes);
+    // The body limit is set once the route is known (on_header): streaming routes have none.
+    parser_->body_limit(boost::none);
     reading_ = true;
     if (buffer_.size() == 0) {
       phase_ = Phase::idle;
@@ -246,6 +309,12 @@ class HttpSession : public DrainableSession, public std::enable_shared_from_this
 
   void on_header(beast::error_code error) {
     if (error) return on_read_error(error);
+    if (mode_ == SessionMode::serve && start_streaming()) return;
+    const auto declared = parser_->content_length();
+    if (declared && *declared > environment_.limits.body_limit_bytes) {
+      return on_read_error(http::error::body_limit);
+    }
+    parser_->body_limit(environment_.limits.body_limit_bytes);
     if (parser_->is_done()) return on_request();
     phase_ = Phase::body;
     arm_read_deadline(environment_.timeouts.body_read);
@@ -289,21 +358,8 @@ class HttpSession : public DrainableSession, public std::enable_shared_from_this
     auto message = parser_->release();
     parser_.reset();
 
-    Exchange exchange;
-    exchange.id = next_exchange_id_++;
-    exchange.started = header_started_;
-    exchange.version = message.version();
-    exchange.keep_alive = message.keep_alive() && !draining_;
-    exchange.method = std::string(method_label(message.method_string()));
-    if (!exchange.keep_alive) closing_ = true;
-
-    Request request;
-    request.method = std::string(message.method_string());
-    request.target = std::string(message.target());
-    const auto question = request.target.find('?');
-    request.path = request.target.substr(0, question);
-    if (question != std::string::npos) request.query = request.target.substr(question + 1);
-    for (const auto& field : message) request.headers.emplace_back(field.name_string(), field.value());
+    Exchange exchange = exchange_for(message);
+    Request request = request_for(message);
     request.body = std::move(message.body());
 
     const std::uint64_t id = exchange.id;
@@ -338,6 +394,186 @@ class HttpSession : public DrainableSession, public std::enable_shared_from_this
       run_blocking(id, std::move(match).value(), std::move(request));
     }
     read_next();
+  }
+
+  template <class Message>
+  Exchange exchange_for(const Message& message) {
+    Exchange exchange;
+    exchange.id = next_exchange_id_++;
+    exchange.started = header_started_;
+    exchange.version = message.version();
+    exchange.keep_alive = message.keep_alive() && !draining_;
+    exchange.method = std::string(method_label(message.method_string()));
+    exchange.head = message.method() == http::verb::head;
+    if (!exchange.keep_alive) closing_ = true;
+    return exchange;
+  }
+
+  template <class Message>
+  static Request request_for(const Message& message) {
+    Request request;
+    request.method = std::string(message.method_string());
+    request.target = std::string(message.target());
+    const auto question = request.target.find('?');
+    request.path = request.target.substr(0, question);
+    if (question != std::string::npos) request.query = request.target.substr(question + 1);
+    for (const auto& field : message) request.headers.emplace_back(field.name_string(), field.value());
+    return request;
+  }
+
+  // --- streaming request bodies --------------------------------------------
+
+  // After the headers: true when the route streams its body (the request is
+  // then this code's to finish).
+  bool start_streaming() {
+    const auto& header = parser_->get();
+    const std::string_view target = header.target();
+    auto match = environment_.router.match(std::string(header.method_string()),
+                                           std::string(target.substr(0, target.find('?'))));
+    if (!match.ok() || !match->streaming) return false;
+    soft_deadline_.cancel();
+    ++requests_read_;
+    stream_parser_.emplace(std::move(*parser_));
+    parser_.reset();
+    Exchange exchange = exchange_for(stream_parser_->get());
+    exchange.route = match->path_template;
+    Request request = request_for(stream_parser_->get());
+    stream_id_ = exchange.id;
+    pending_.push_back(std::move(exchange));
+    auto work = net::prefer(stream_.get_executor(), net::execution::outstanding_work.tracked);
+    const bool accepted = environment_.blocking_pool.try_submit([self = this->shared_from_this(), work,
+                                                                 match = std::move(match).value(),
+                                                                 request = std::move(request)]() mutable {
+      auto start = std::make_shared<BodyStart>(self->environment_.router.start_body(match, request));
+      net::post(work, [self = std::move(self), start] { self->on_body_start(std::move(*start)); });
+    });
+    if (!accepted) {
+      end_stream_early();
+      refuse_busy(stream_id_);
+    }
+    return true;
+  }
+
+  // Ends a streaming request before its body was read: the connection closes
+  // after the answer (unless the body was empty).
+  void end_stream_early() {
+    reading_ = false;
+    soft_deadline_.cancel();
+    const bool body_read = stream_parser_ && stream_parser_->is_done();
+    stream_parser_.reset();
+    sink_.reset();
+    if (body_read) return;
+    closing_ = true;
+    for (auto& exchange : pending_) {
+      if (exchange.id == stream_id_) exchange.keep_alive = false;
+    }
+  }
+
+  void on_body_start(BodyStart start) {
+    if (closed_) {
+      if (auto* sink = std::get_if<std::unique_ptr<BodySink>>(&start)) (*sink)->abort();
+      return;
+    }
+    if (auto* answer = std::get_if<Response>(&start)) {
+      end_stream_early();
+      complete(stream_id_, std::move(*answer));
+      read_next();
+      return;
+    }
+    sink_ = std::shared_ptr<BodySink>(std::move(std::get<std::unique_ptr<BodySink>>(start)));
+    body_piece_.resize(kBodyPieceSize);
+    read_body_piece();
+  }
+
+  void read_body_piece() {
+    if (stream_parser_->is_done()) return finish_body();
+    auto& body = stream_parser_->get().body();
+    body.data = body_piece_.data();
+    body.size = body_piece_.size();
+    body.more = true;
+    phase_ = Phase::body;
+    arm_read_deadline(environment_.timeouts.body_read);
+    http::async_read(stream_, buffer_, *stream_parser_,
+                     [self = this->shared_from_this()](beast::error_code error, std::size_t) {
+                       self->on_body_piece(error);
+                     });
+  }
+
+  void on_body_piece(beast::error_code error) {
+    if (error == http::error::need_buffer) error = {};
+    const std::size_t filled = body_piece_.size() - stream_parser_->get().body().size;
+    if (error || closed_) {
+      // The peer left, timed out or sent a malformed body: the sink gets what
+      // arrived and keeps what its rules allow; nobody is left to answer.
+      if (sink_ && filled > 0) {
+        auto sink = std::move(sink_);
+        auto piece = std::make_shared<std::string>(body_piece_.data(), filled);
+        if (!environment_.blocking_pool.try_submit([sink, piece] {
+              if (!sink->write(*piece)) sink->abort();
+            })) {
+          sink->abort();
+        }
+      }
+      abort_sink();
+      reading_ = false;
+      stream_parser_.reset();
+      close_now();
+      return;
+    }
+    if (filled == 0) return read_body_piece();
+    soft_deadline_.cancel();
+    auto work = net::prefer(stream_.get_executor(), net::execution::outstanding_work.tracked);
+    const bool accepted = environment_.blocking_pool.try_submit(
+        [self = this->shared_from_this(), work, sink = sink_, filled]() mutable {
+          auto answer = std::make_shared<std::optional<Response>>(
+              sink->write(std::string_view(self->body_piece_.data(), filled)));
+          net::post(work, [self = std::move(self), answer] { self->on_piece_written(std::move(*answer)); });
+        });
+    if (!accepted) {
+      abort_sink();
+      end_stream_early();
+      refuse_busy(stream_id_);
+    }
+  }
+
+  void on_piece_written(std::optional<Response> answer) {
+    if (closed_) {
+      abort_sink();
+      return;
+    }
+    if (answer) {
+      sink_.reset();  // the sink answered: it has cleaned up after itself
+      end_stream_early();
+      complete(stream_id_, std::move(*answer));
+      return;
+    }
+    read_body_piece();
+  }
+
+  void finish_body() {
+    reading_ = false;
+    soft_deadline_.cancel();
+    stream_parser_.reset();
+    auto work = net::prefer(stream_.get_executor(), net::execution::outstanding_work.tracked);
+    const std::uint64_t id = stream_id_;
+    auto sink = std::move(sink_);
+    const bool accepted = environment_.blocking_pool.try_submit([self = this->shared_from_this(), work, sink,
+                                                                 id]() mutable {
+      auto response = std::make_shared<Response>(sink->finish());
+      net::post(work, [self = std::move(self), response, id] { self->complete(id, std::move(*response)); });
+    });
+    if (!accepted) {
+      sink->abort();
+      refuse_busy(id);
+    }
+    read_next();
+  }
+
+  // Aborts the sink on the pool (it may block), or here when the pool is full.
+  void abort_sink() {
+    if (!sink_) return;
+    auto sink = std::move(sink_);
+    if (!environment_.blocking_pool.try_submit([sink] { sink->abort(); })) sink->abort();
   }
 
   void run_blocking(std::uint64_t id, Router::Match match, Request request) {
@@ -398,26 +634,58 @@ class HttpSession : public DrainableSession, public std::enable_shared_from_this
     complete(pending_.back().id, error_response(status, code, message));
   }
 
+  template <class Body>
+  static void fill_header(http::response<Body>& message, Response& response) {
+    message.set(http::field::content_type, response.content_type);
+    message.set(http::field::cache_control, "no-store");
+    message.set("X-Content-Type-Options", "nosniff");
+    for (auto& [name, value] : response.headers) {
+      // A handler may make its answer cacheable (GET /v1/schema); no-store otherwise.
+      if (beast::iequals(name, "Cache-Control")) {
+        message.set(http::field::cache_control, value);
+      } else {
+        message.insert(name, value);
+      }
+    }
+  }
+
+  // The file of a Response::file, opened and positioned; nullptr (and the
+  // answer becomes 500) when it cannot be read.
+  static std::unique_ptr<http::response<FileRangeBody>> file_message(Response& response, unsigned version) {
+    auto message =
+        std::make_unique<http::response<FileRangeBody>>(static_cast<http::status>(response.status), version);
+    beast::error_code error;
+    auto& body = message->body();
+    body.file.open(response.file->path.c_str(), beast::file_mode::scan, error);
+    if (!error) body.file.seek(response.file->offset, error);
+    if (error) return nullptr;
+    body.length = response.file->length;
+    fill_header(*message, response);
+    return message;
+  }
+
   void complete(std::uint64_t id, Response response) {
     if (closed_) return;
     for (auto& exchange : pending_) {
       if (exchange.id != id) continue;
+      if (response.file) {
+        exchange.file_response = file_message(response, exchange.version);
+        if (exchange.file_response) {
+          exchange.file_response->keep_alive(exchange.keep_alive);
+          exchange.file_response->prepare_payload();
+          break;
+        }
+        environment_.logger.error("response_file_unreadable", {{"route", exchange.route}});
+        response =
+            error_response(500, transport_error::kInternalError, "the server failed to read the content");
+      }
       auto message = std::make_unique<http::response<http::string_body>>(
           static_cast<http::status>(response.status), exchange.version);
-      message->set(http::field::content_type, response.content_type);
-      message->set(http::field::cache_control, "no-store");
-      message->set("X-Content-Type-Options", "nosniff");
-      for (auto& [name, value] : response.headers) {
-        // A handler may make its answer cacheable (GET /v1/schema); no-store otherwise.
-        if (beast::iequals(name, "Cache-Control")) {
-          message->set(http::field::cache_control, value);
-        } else {
-          message->insert(name, value);
-        }
-      }
+      fill_header(*message, response);
       message->body() = std::move(response.body);
       message->keep_alive(exchange.keep_alive);
       message->prepare_payload();
+      if (exchange.head) message->body().clear();  // Content-Length still says what GET would send
       exchange.response = std::move(message);
       break;
     }
@@ -427,20 +695,28 @@ class HttpSession : public DrainableSession, public std::enable_shared_from_this
   // --- writes --------------------------------------------------------------
 
   void write_next() {
-    if (writing_ || closed_ || pending_.empty() || !pending_.front().response) return;
+    if (writing_ || closed_ || pending_.empty()) return;
+    Exchange& front = pending_.front();
+    if (!front.response && !front.file_response) return;
     writing_ = true;
     // Draining: the last answer owed closes the connection, unless another
     // request is already half-read (it will get the Connection: close).
     if (draining_ && pending_.size() == 1 && !(reading_ && phase_ != Phase::idle)) {
-      pending_.front().response->keep_alive(false);
+      if (front.response) front.response->keep_alive(false);
+      if (front.file_response) front.file_response->keep_alive(false);
     }
     if constexpr (kTls) {
       // Only the write direction's timer: a read may be outstanding.
       beast::get_lowest_layer(stream_).expires_after(environment_.timeouts.write);
     }
-    http::async_write(
-        stream_, *pending_.front().response,
-        [self = this->shared_from_this()](beast::error_code error, std::size_t) { self->on_write(error); });
+    auto on_written = [self = this->shared_from_this()](beast::error_code error, std::size_t) {
+      self->on_write(error);
+    };
+    if (front.file_response) {
+      http::async_write(stream_, *front.file_response, std::move(on_written));
+    } else {
+      http::async_write(stream_, *front.response, std::move(on_written));
+    }
   }
 
   void on_write(beast::error_code error) {
@@ -449,12 +725,14 @@ class HttpSession : public DrainableSession, public std::enable_shared_from_this
     pending_.pop_front();
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - done.started).count();
-    environment_.metrics.record_request(done.route, done.method, done.response->result_int(), seconds);
+    const unsigned status = done.response ? done.response->result_int() : done.file_response->result_int();
+    const bool keep_alive = done.response ? done.response->keep_alive() : done.file_response->keep_alive();
+    environment_.metrics.record_request(done.route, done.method, status, seconds);
     if (error) {
       close_now();
       return;
     }
-    if (!done.response->keep_alive()) closing_ = true;
+    if (!keep_alive) closing_ = true;
     write_next();
     read_next();
     finish_if_done();
@@ -505,6 +783,10 @@ class HttpSession : public DrainableSession, public std::enable_shared_from_this
   net::steady_timer soft_deadline_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<http::request_parser<http::buffer_body>> stream_parser_;  // a streaming route's body
+  std::shared_ptr<BodySink> sink_;                                        // while a streaming body is read
+  std::vector<char> body_piece_;  // the piece being read; the sink reads it on the pool
+  std::uint64_t stream_id_ = 0;   // the exchange of the streaming request
   std::deque<Exchange> pending_;  // answers owed, in request order
   std::chrono::steady_clock::time_point header_started_ = std::chrono::steady_clock::now();
   std::uint64_t tracker_id_ = 0;

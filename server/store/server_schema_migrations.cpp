@@ -81,6 +81,35 @@ CREATE TABLE instance_identity (
 INSERT INTO instance_identity (singleton, epoch) VALUES (1, randomblob(16));
 )sql";
 
+// tus uploads and stored attachment contents (docs/protocol.md,
+// "Attachments"). The bytes are files under the instance's attachments/;
+// these rows say whose they are and how many are durable. An upload id is
+// random text, never derived from the record.
+constexpr const char* kAttachments = R"sql(
+CREATE TABLE attachment_uploads (
+  upload_id TEXT PRIMARY KEY CHECK (length(upload_id) = 32),
+  device BLOB NOT NULL,
+  case_id BLOB NOT NULL,
+  record_id BLOB NOT NULL,
+  length INTEGER NOT NULL CHECK (length >= 0),
+  upload_offset INTEGER NOT NULL CHECK (upload_offset >= 0 AND upload_offset <= length),
+  expires_at INTEGER NOT NULL,
+  UNIQUE (device, case_id, record_id)
+);
+CREATE INDEX attachment_uploads_by_expiry ON attachment_uploads (expires_at);
+
+CREATE TABLE attachment_blobs (
+  case_id BLOB NOT NULL,
+  record_id BLOB NOT NULL,
+  size INTEGER NOT NULL CHECK (size >= 0),
+  sha256 TEXT NOT NULL CHECK (length(sha256) = 64),
+  device BLOB NOT NULL,
+  stored_at INTEGER NOT NULL,
+  PRIMARY KEY (case_id, record_id)
+) WITHOUT ROWID;
+CREATE INDEX attachment_blobs_by_device ON attachment_blobs (device);
+)sql";
+
 const std::vector<schema::Migration>& migrations() {
   static const std::vector<schema::Migration> list = {
       {1, "create batches, change_log and records", kCreateSyncTables, {}},
@@ -89,6 +118,10 @@ const std::vector<schema::Migration>& migrations() {
        kRecordsAsRowidTable,
        {}},
       {3, "instance_identity: the instance epoch that a restore renews", kInstanceIdentity, {}},
+      {4,
+       "attachment_uploads and attachment_blobs: tus uploads and stored attachment contents",
+       kAttachments,
+       {}},
   };
   return list;
 }

@@ -1,7 +1,8 @@
 // casefiled: the HTTPS sync server. `casefiled --config var/casefiled.toml`.
 // Opens the instance's SQLCipher stores (casefile.db, control.db, keys.db,
 // all under database.key), then serves the operations routes, identity and
-// access, and the sync API on one Router. docs/operations.md describes flags,
+// access, the sync API and attachments (attachments/ beside casefile.db) on
+// one Router. docs/operations.md describes flags,
 // logs and signals; docs/protocol.md every route.
 #include <pthread.h>
 #include <signal.h>
@@ -26,6 +27,9 @@
 #include "server/access/access_service.hpp"
 #include "server/access/credential_sweeper.hpp"
 #include "server/access/sqlcipher_control_store.hpp"
+#include "server/attachments/attachment_endpoints.hpp"
+#include "server/attachments/sqlcipher_upload_store.hpp"
+#include "server/attachments/upload_sweeper.hpp"
 #include "server/config.hpp"
 #include "server/http_server.hpp"
 #include "server/json_logger.hpp"
@@ -251,6 +255,23 @@ int serve(const std::vector<std::string>& arguments) {
       },
       access.authenticator(), audit);
 
+  // Attachments: upload state in casefile.db (a connection a call, under the
+  // database-key lock, so a key rotation never meets an open one), bytes
+  // under attachments/ beside it.
+  SqlcipherUploadStore upload_store(
+      opening_lender(config->database, stores->database_key, database_key_mutex));
+  AttachmentFiles attachment_files(config->database.parent_path() / "attachments");
+  if (Status prepared = attachment_files.prepare(); !prepared.ok())
+    return startup_failed(logger, prepared.error());
+  AttachmentOptions attachment_options;
+  attachment_options.max_size_bytes = config->attachments.max_size_bytes;
+  attachment_options.device_quota_bytes = config->attachments.device_quota_bytes;
+  attachment_options.upload_expiry = std::chrono::seconds(config->attachments.upload_expiry_seconds);
+  AttachmentEndpoints attachments(*stores->sync, upload_store, attachment_files, access.authenticator(),
+                                  audit, metrics, attachment_options, system_clock_ms);
+  const UploadSweeper upload_sweeper(attachments, logger,
+                                     std::chrono::seconds(config->attachments.sweep_interval_seconds));
+
   Router router;
   std::atomic<const HttpServer*> running{nullptr};
   // Ready once the stores are open and the server listens, until it drains.
@@ -263,6 +284,7 @@ int serve(const std::vector<std::string>& arguments) {
   Status routes = add_operations_routes(router, metrics, ready);
   if (routes.ok()) routes = register_access_routes(router, access);
   if (routes.ok()) routes = register_sync_api_routes(router, SyncApi{sync, schema, keys, statistics});
+  if (routes.ok()) routes = register_attachment_routes(router, attachments);
   if (routes.ok()) routes = register_tls_pins_route(router, tls_pin_statement_path(config->tls_certificate));
   if (!routes.ok()) return startup_failed(logger, routes.error());
 

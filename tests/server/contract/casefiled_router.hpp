@@ -1,11 +1,12 @@
 // The Router casefiled builds (tools/casefiled/main.cpp, serve()): the
-// operations, access and sync API route groups over real SQLCipher stores in a
+// operations, access, sync API and attachment route groups over real SQLCipher stores in a
 // scratch directory, with a fresh authority key and TLS pin. No sockets:
 // tests call router().match() and dispatch() with Request values.
 #pragma once
 
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -16,6 +17,8 @@
 #include "server/access/access_routes.hpp"
 #include "server/access/access_service.hpp"
 #include "server/access/sqlcipher_control_store.hpp"
+#include "server/attachments/attachment_endpoints.hpp"
+#include "server/attachments/sqlcipher_upload_store.hpp"
 #include "server/metrics.hpp"
 #include "server/operations_routes.hpp"
 #include "server/router.hpp"
@@ -44,12 +47,19 @@ class CasefiledRouter {
         sync_(*sync_store_, notifier_, access_.authenticator(), audit_, metrics_),
         key_endpoints_(*keys_, access_.authenticator(), audit_, control_store_case_key_recipients(*control_)),
         statistics_([this] { return read_statistics_snapshot(sync_database(), database_key_); },
-                    access_.authenticator(), audit_) {
+                    access_.authenticator(), audit_),
+        uploads_(opening_lender(sync_database(), database_key_, database_key_mutex_)),
+        attachments_(*sync_store_, uploads_, AttachmentFiles(directory_.file("attachments")),
+                     access_.authenticator(), audit_, metrics_, AttachmentOptions{}, system_clock_ms) {
+    if (!AttachmentFiles(directory_.file("attachments")).prepare().ok()) {
+      throw std::runtime_error("cannot create the attachments directory");
+    }
     Status routes = add_operations_routes(router_, metrics_, [] { return ok_status(); });
     if (routes.ok()) routes = register_access_routes(router_, access_);
     if (routes.ok()) {
       routes = register_sync_api_routes(router_, SyncApi{sync_, schema_, key_endpoints_, statistics_});
     }
+    if (routes.ok()) routes = register_attachment_routes(router_, attachments_);
     if (routes.ok()) routes = register_tls_pins_route(router_, directory_.file("pins.statement"));
     if (!routes.ok()) throw std::runtime_error("route registration failed: " + routes.error().message);
   }
@@ -85,6 +95,9 @@ class CasefiledRouter {
   const SchemaEndpoint schema_;
   KeyWrapEndpoints key_endpoints_;
   const StatisticsEndpoint statistics_;
+  std::mutex database_key_mutex_;
+  SqlcipherUploadStore uploads_;
+  AttachmentEndpoints attachments_;
   Router router_;
 };
 
