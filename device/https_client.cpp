@@ -275,7 +275,11 @@ struct HttpsClient::Connection {
     const auto read_timeout = options.read_timeout + request.wait;
     http::response_parser<http::buffer_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(options.response_header_limit));
-    parser.body_limit(options.response_body_limit);
+    // Checked against Content-Length with the header; an answer kept in
+    // memory is held to response_body_limit below.
+    parser.body_limit(request.response_file
+                          ? std::max<std::uint64_t>(request.response_file_limit, options.response_body_limit)
+                          : options.response_body_limit);
     beast::get_lowest_layer(*stream).expires_after(read_timeout);
     auto read =
         run([&](auto handler) { http::async_read_header(*stream, buffer, parser, handler); }, read_timeout);
@@ -293,7 +297,6 @@ struct HttpsClient::Connection {
     std::optional<FileDescriptor> file;
     std::uint64_t position = 0;
     if (into_file) {
-      parser.body_limit(request.response_file_limit);
       file.emplace(::open(request.response_file->c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
       if (file->get() < 0) return make_error("io_error", "cannot open the response file");
       position = result.status == 206 ? request.response_file_offset : 0;
@@ -311,8 +314,12 @@ struct HttpsClient::Connection {
           return make_error("io_error", "cannot write the response file");
         position += got;
         result.file_bytes += got;
+        if (result.file_bytes > request.response_file_limit)
+          return make_error("response_too_large", "the response is over the client's limit");
       } else if (got > 0) {
         result.body.append(piece.data(), got);
+        if (result.body.size() > options.response_body_limit)
+          return make_error("response_too_large", "the response is over the client's limit");
       }
       if (read) return read_error(read);
     }
