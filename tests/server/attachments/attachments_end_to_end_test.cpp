@@ -24,6 +24,7 @@
 #include "sync/change_json.hpp"
 #include "sync/device_authentication.hpp"
 #include "sync/response_json.hpp"
+#include "tus_client.hpp"
 
 namespace casefile::server {
 namespace {
@@ -33,91 +34,6 @@ namespace json = boost::json;
 using namespace casefile::server::testing;
 
 constexpr const char* kPassphrase = "correct horse battery staple";
-
-struct FieldDevice {
-  sync::DeviceId id;
-  crypto::Ed25519PrivateKey signing = *crypto::Ed25519PrivateKey::generate();
-  crypto::X25519PrivateKey wrapping = *crypto::X25519PrivateKey::generate();
-  std::string token;
-  std::uint64_t next_sequence = 1;
-};
-
-std::string random_bytes(std::size_t size, unsigned seed) {
-  std::mt19937 generator(seed);
-  std::string bytes(size, '\0');
-  for (char& byte : bytes) byte = static_cast<char>(generator() & 0xff);
-  return bytes;
-}
-
-std::string sha256_hex(std::string_view bytes) {
-  return crypto::to_hex(crypto::sha256(crypto::as_bytes(bytes)));
-}
-
-std::string sha256_base64(std::string_view bytes) {
-  const auto digest = crypto::sha256(crypto::as_bytes(bytes));
-  return base64_encode(crypto::ByteView(digest.data(), digest.size()));
-}
-
-HttpResponse round_trip(TlsClient& client, const std::string& request) {
-  if (auto error = client.write(request)) throw std::runtime_error("write failed: " + error.message());
-  HttpResponse response;
-  if (auto error = client.read(response)) {
-    const auto data = client.buffer().data();
-    throw std::runtime_error(
-        "read failed: " + error.message() + " after " + request.substr(0, 200) + " buffer: " +
-        std::string(static_cast<const char*>(data.data()), std::min<std::size_t>(data.size(), 300)));
-  }
-  return response;
-}
-
-HttpResponse send(TlsClient& client, const std::string& method, const std::string& target,
-                  const std::string& token = {}, const std::string& body = {},
-                  const std::string& headers = {}) {
-  std::string request = method + " " + target + " HTTP/1.1\r\nHost: casefiled\r\n" + headers;
-  if (!token.empty()) request += "Authorization: Bearer " + token + "\r\n";
-  if (!body.empty() && headers.find("Content-Type") == std::string::npos) {
-    request += "Content-Type: application/json\r\n";
-  }
-  request += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-  return round_trip(client, request);
-}
-
-// HEAD: Beast's reader must be told the answer has no body.
-HttpResponse send_head(TlsClient& client, const std::string& target, const std::string& token) {
-  const std::string request = "HEAD " + target + " HTTP/1.1\r\nHost: casefiled\r\nTus-Resumable: 1.0.0\r\n" +
-                              "Authorization: Bearer " + token + "\r\n\r\n";
-  if (auto error = client.write(request)) throw std::runtime_error("write failed: " + error.message());
-  http::response_parser<http::string_body> parser;
-  parser.skip(true);
-  std::optional<beast::error_code> result;
-  http::async_read(client.stream(), client.buffer(), parser,
-                   [&result](beast::error_code error, std::size_t) { result = error; });
-  client.io().restart();
-  while (!result && client.io().run_one() > 0) {
-  }
-  if (!result || *result) throw std::runtime_error("HEAD read failed");
-  return parser.release();
-}
-
-std::string error_code_of(const HttpResponse& response) {
-  return std::string(json::parse(response.body()).at("error").as_string());
-}
-
-std::string tus_headers() { return "Tus-Resumable: 1.0.0\r\n"; }
-
-std::string patch_headers(std::uint64_t offset, const std::string& checksum = {}) {
-  std::string headers = tus_headers() + "Content-Type: application/offset+octet-stream\r\nUpload-Offset: " +
-                        std::to_string(offset) + "\r\n";
-  if (!checksum.empty()) headers += "Upload-Checksum: sha256 " + checksum + "\r\n";
-  return headers;
-}
-
-std::string metadata(const sync::CaseId& case_id, const sync::RecordId& record_id) {
-  const std::string case_text = sync::to_text(case_id);
-  const std::string record_text = sync::to_text(record_id);
-  return "Upload-Metadata: case_id " + base64_encode(crypto::as_bytes(case_text)) + ",record_id " +
-         base64_encode(crypto::as_bytes(record_text)) + "\r\n";
-}
 
 class AttachmentsEndToEndTest : public ::testing::Test {
  protected:
@@ -154,29 +70,7 @@ class AttachmentsEndToEndTest : public ::testing::Test {
   }
 
   FieldDevice enrol(TlsClient& client, const std::string& user, std::uint64_t number) {
-    FieldDevice device;
-    device.id = numbered<sync::DeviceId>(0xd0, number);
-    auto code_text = administration_->create_enrolment_code(user, std::chrono::minutes(15)).value().text;
-    auto code = sync::enrolment_code_from_text(code_text).value();
-    auto enrolment =
-        sync::make_enrolment_request(code, device.id, device.signing, device.wrapping.public_key()).value();
-    const auto enrolled = send(client, "POST", "/v1/enrol", {}, sync::encode_enrolment_request(enrolment));
-    EXPECT_EQ(enrolled.result_int(), 202u) << enrolled.body();
-    EXPECT_TRUE(administration_->certify_device(device.id, *authority_).ok());
-    const auto challenge =
-        send(client, "POST", "/v1/auth/challenge", {}, sync::encode_challenge_request(device.id));
-    EXPECT_EQ(challenge.result_int(), 200u) << challenge.body();
-    const auto challenge_bytes =
-        sync::bytes_from_wire_text(json::parse(challenge.body()).at("challenge").as_string()).value();
-    sync::TokenRequest token_request;
-    token_request.device = device.id;
-    std::copy(challenge_bytes.begin(), challenge_bytes.end(), token_request.challenge.begin());
-    token_request.signature =
-        device.signing.sign(sync::auth_challenge_message(token_request.challenge, device.id, pin_)).value();
-    const auto token = send(client, "POST", "/v1/auth/token", {}, sync::encode_token_request(token_request));
-    EXPECT_EQ(token.result_int(), 200u) << token.body();
-    device.token = std::string(json::parse(token.body()).at("token").as_string());
-    return device;
+    return enrol_device(client, *administration_, *authority_, pin_, user, number);
   }
 
   sync::CaseId open_case(TlsClient& client, const FieldDevice& device, std::uint64_t number) {
@@ -185,29 +79,6 @@ class AttachmentsEndToEndTest : public ::testing::Test {
                               json::serialize(json::object{{"case_id", sync::to_text(case_id)}}));
     EXPECT_EQ(created.result_int(), 201u) << created.body();
     return case_id;
-  }
-
-  // Pushes a signed attachments record naming `size` and `digest`, as the
-  // device does before it uploads.
-  void push_attachment_record(TlsClient& client, FieldDevice& device, const sync::CaseId& case_id,
-                              const sync::RecordId& record_id, std::uint64_t size,
-                              const std::string& digest) {
-    sync::Change change{sync::ChangeId{device.id, device.next_sequence++},
-                        sync::RecordKey{case_id, "attachments", record_id},
-                        sync::Hlc::from_parts(wall_clock_millis(), 0),
-                        {TestDevice::set("ciphertext_sha256", digest),
-                         TestDevice::set("media_category", std::string("document")),
-                         TestDevice::set("size_bytes", static_cast<std::int64_t>(size))}};
-    sync::canonicalize_change(change);
-    auto batch =
-        sync::seal_batch(numbered<sync::BatchId>(0xba, device.next_sequence + (device.id.bytes[15] << 16)),
-                         device.signing, device.id, {change});
-    const auto pushed =
-        send(client, "POST", "/v1/sync/push", device.token, sync::encode_push_request(batch.value()));
-    ASSERT_EQ(pushed.result_int(), 200u) << pushed.body();
-    const auto verdicts = sync::decode_push_response(pushed.body()).value();
-    ASSERT_EQ(verdicts.verdicts.size(), 1u);
-    ASSERT_EQ(verdicts.verdicts[0].kind, sync::VerdictKind::accepted);
   }
 
   HttpResponse create_upload(TlsClient& client, const FieldDevice& device, const sync::CaseId& case_id,
