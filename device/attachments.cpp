@@ -24,7 +24,7 @@
 namespace casefile::device {
 namespace {
 
-constexpr std::size_t kPieceBytes = 1024 * 1024;  // ciphertext hashed at once
+constexpr std::size_t kPieceBytes = 1024 * 1024;  // plaintext or ciphertext read at once
 constexpr std::size_t kOutboxScanPage = 1000;
 constexpr std::string_view kTusVersion = "1.0.0";
 constexpr std::string_view kCiphertextSuffix = ".cfss";
@@ -129,8 +129,7 @@ Result<SealedFile> seal_file(const std::filesystem::path& plaintext, const crypt
       result.size_bytes += ciphertext.size();
       return write_all(output.get(), ciphertext);
     };
-    // One segment a call: the encryptor returns each call's output joined.
-    crypto::SecretBytes piece(crypto::kStreamSegmentSize);
+    crypto::SecretBytes piece(kPieceBytes);
     while (true) {
       auto got = read_some(input.get(), piece.span());
       if (!got.ok()) return std::move(got).error();
@@ -603,8 +602,7 @@ Status decrypt_attachment_file(const std::filesystem::path& ciphertext,
     auto decryptor =
         crypto::StreamDecryptor::start(content_key.view(), kAttachmentPurpose, crypto::as_bytes(bound));
     if (!decryptor.ok()) return std::move(decryptor).error();
-    // One sealed segment a call: the decryptor joins each call's plaintext.
-    std::vector<std::uint8_t> piece(crypto::kStreamSealedSegmentSize);
+    std::vector<std::uint8_t> piece(kPieceBytes);
     while (true) {
       auto got = read_some(input.get(), piece);
       if (!got.ok()) return std::move(got).error();
