@@ -7,6 +7,7 @@
 
 #include "crypto/envelope.hpp"
 #include "crypto/random.hpp"
+#include "device/attachments.hpp"
 #include "device/device_profile_store.hpp"
 #include "device/device_vault.hpp"
 #include "schema/intake_schema.hpp"
@@ -57,6 +58,16 @@ Result<IdType> random_id() {
   IdType id;
   std::copy(bytes->begin(), bytes->end(), id.bytes.begin());
   return id;
+}
+
+// Rolls back the open commit group and reopens the replica from the file,
+// whose meta did not move with the abandoned commits.
+Status abandon_group_and_reopen(internal::DeviceContext& state) {
+  state.store->abandon_commit_group();
+  auto reopened = sync::Replica::open(state.profile.device_id, *state.store);
+  if (!reopened.ok()) return std::move(reopened).error();
+  state.replica.emplace(std::move(*reopened));
+  return ok_status();
 }
 
 Result<std::uint64_t> device_time(std::int64_t now_ms) {
@@ -523,6 +534,26 @@ Result<sync::RecordKey> FieldDevice::write(const sync::CaseId& case_id, std::str
   return record;
 }
 
+Result<sync::RecordKey> FieldDevice::create_record_with(const sync::RecordKey& record,
+                                                        const PlainFields& fields, std::int64_t now_ms,
+                                                        const std::function<Status()>& same_transaction) {
+  if (!state_->store) return wiped();
+  auto existing = state_->store->load_record(record);
+  if (!existing.ok()) return std::move(existing).error();
+  if (existing->has_value()) return make_error("record_exists", "a record with this id exists");
+  CASEFILE_RETURN_IF_ERROR(state_->store->begin_commit_group());
+  auto write_both = [&]() -> Status {
+    CASEFILE_RETURN_IF_ERROR(write_record(*state_, record, std::nullopt, fields, now_ms));
+    CASEFILE_RETURN_IF_ERROR(same_transaction());
+    return state_->store->finish_commit_group();
+  };
+  if (auto done = write_both(); !done.ok()) {
+    CASEFILE_RETURN_IF_ERROR(abandon_group_and_reopen(*state_));
+    return std::move(done).error();
+  }
+  return record;
+}
+
 Status FieldDevice::finalize(const sync::RecordKey& record, std::int64_t now_ms) {
   auto written = write(record.case_id, record.collection, record.record_id,
                        {{"status", std::string("finalized")}, {"finalized_at", now_ms}}, now_ms);
@@ -865,7 +896,13 @@ Result<ReencryptReport> FieldDevice::reencrypt_case(const sync::CaseId& case_id,
 Status FieldDevice::purge_case(const sync::CaseId& case_id) {
   if (!state_->store) return wiped();
   // Data first, then keys: a crash in between leaves keys of an empty case,
-  // and purging again finishes.
+  // and purging again finishes. Attachment ciphertexts go before their rows.
+  auto attachments = list_attachments(*this, case_id);
+  if (!attachments.ok()) return std::move(attachments).error();
+  for (const AttachmentStatus& attachment : *attachments) {
+    std::error_code ignored;
+    std::filesystem::remove(attachment_ciphertext_path(*this, attachment.record.record_id), ignored);
+  }
   CASEFILE_RETURN_IF_ERROR(state_->store->purge_case(case_id));
   return state_->profile_store->delete_case_keys(case_id);
 }
@@ -877,6 +914,8 @@ Status FieldDevice::wipe() {
   state_->store.reset();  // closes the replica before its files go
   CASEFILE_RETURN_IF_ERROR(state_->vault.destroy_all());
   std::error_code ignored;
+  // Attachment ciphertexts are useless without the replica's keys; they go too.
+  std::filesystem::remove_all(state_->vault.files().directory / "attachments", ignored);
   std::filesystem::remove(state_->vault.files().directory, ignored);  // only if empty
   return ok_status();
 }

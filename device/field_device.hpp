@@ -195,6 +195,14 @@ class FieldDevice {
   Result<sync::RecordKey> write(const sync::CaseId& case_id, std::string_view collection,
                                 std::optional<sync::RecordId> record_id, const PlainFields& fields,
                                 std::int64_t now_ms);
+  // Writes a new record under a chosen id (an attachment's id is bound into
+  // its ciphertext before the record exists) like write(), and runs
+  // `same_transaction` (statements on store().database()) in the same SQLite
+  // transaction: both are committed or neither. Errors: write()'s,
+  // "record_exists", same_transaction's.
+  Result<sync::RecordKey> create_record_with(const sync::RecordKey& record, const PlainFields& fields,
+                                             std::int64_t now_ms,
+                                             const std::function<Status()>& same_transaction);
   // Sets status=finalized and finalized_at=now on an interview or consent.
   Status finalize(const sync::RecordKey& record, std::int64_t now_ms);
   // A new `amendments` record pointing at a finalized interview or consent.

@@ -1,7 +1,9 @@
 #include "device/https_client.hpp"
 
+#include <fcntl.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
+#include <unistd.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -14,6 +16,7 @@
 #include <boost/beast/ssl.hpp>
 #include <cctype>
 
+#include "base/file_descriptor.hpp"
 #include "crypto/constant_time.hpp"
 #include "crypto/tls_context.hpp"
 
@@ -28,6 +31,8 @@ using Stream = net::ssl::stream<beast::tcp_stream>;
 namespace {
 
 constexpr std::string_view kUserAgent = "casefile-device/1";
+// How much of a body file or response file is in memory at once.
+constexpr std::size_t kFilePieceBytes = 256 * 1024;
 
 bool equal_ignoring_case(std::string_view left, std::string_view right) {
   if (left.size() != right.size()) return false;
@@ -173,11 +178,9 @@ struct HttpsClient::Connection {
     buffer.clear();
   }
 
-  // One exchange on the open connection. `answered` tells whether any byte of
-  // a response arrived (then the request must not be sent again blindly).
-  Result<HttpsResponse> exchange(const HttpsRequest& request, bool& answered) {
-    answered = false;
-    http::request<http::string_body> message;
+  // Method, target, Host, User-Agent and the request's headers.
+  template <class Body>
+  void start_message(http::request<Body>& message, const HttpsRequest& request) const {
     message.method_string(request.method);
     message.target(request.target);
     message.version(11);
@@ -186,6 +189,15 @@ struct HttpsClient::Connection {
                 (ipv6 ? "[" + server.host + "]" : server.host) + ":" + std::to_string(server.port));
     message.set(http::field::user_agent, kUserAgent);
     for (const auto& [name, value] : request.headers) message.set(name, value);
+  }
+
+  // One exchange on the open connection. `answered` tells whether any byte of
+  // a response arrived (then the request must not be sent again blindly).
+  Result<HttpsResponse> exchange(const HttpsRequest& request, bool& answered) {
+    if (request.body_file || request.response_file) return exchange_with_files(request, answered);
+    answered = false;
+    http::request<http::string_body> message;
+    start_message(message, request);
     if (!request.body.empty()) message.set(http::field::content_type, "application/json");
     message.body() = request.body;
     message.prepare_payload();
@@ -198,19 +210,14 @@ struct HttpsClient::Connection {
 
     const auto read_timeout = options.read_timeout + request.wait;
     http::response_parser<http::string_body> parser;
+    // A HEAD answer's Content-Length describes a body that is never sent.
+    parser.skip(request.method == "HEAD");
     parser.body_limit(options.response_body_limit);
     parser.header_limit(static_cast<std::uint32_t>(options.response_header_limit));
     beast::get_lowest_layer(*stream).expires_after(read_timeout);
     auto read = run([&](auto handler) { http::async_read(*stream, buffer, parser, handler); }, read_timeout);
     answered = parser.got_some();
-    if (read == http::error::body_limit || read == http::error::header_limit ||
-        read == http::error::buffer_overflow) {
-      return make_error("response_too_large", "the response is over the client's limit");
-    }
-    if (read) {
-      if (is_timeout(read) || is_connection_loss(read)) return transport_error(read, "reading the response");
-      return make_error("bad_response", "the response is not valid HTTP/1.1: " + read.message());
-    }
+    if (read) return read_error(read);
     auto response = parser.release();
     HttpsResponse result;
     result.status = response.result_int();
@@ -223,6 +230,126 @@ struct HttpsClient::Connection {
     result.body = std::move(response.body());
     if (!response.keep_alive()) close();
     return result;
+  }
+
+  // exchange() for requests with a body file or a response file: the body
+  // goes out piece by piece from the file, and a 2xx answer's body into the
+  // response file piece by piece (memory flat in the file's size).
+  Result<HttpsResponse> exchange_with_files(const HttpsRequest& request, bool& answered) {
+    answered = false;
+    http::request<http::empty_body> message;
+    start_message(message, request);
+    message.content_length(request.body_file ? request.body_file->length : 0);
+    message.keep_alive(true);
+
+    std::optional<FileDescriptor> body_file;
+    if (request.body_file) {
+      body_file.emplace(::open(request.body_file->path.c_str(), O_RDONLY | O_CLOEXEC));
+      if (body_file->get() < 0) return make_error("io_error", "cannot open the request body file");
+    }
+    http::request_serializer<http::empty_body> serializer(message);
+    beast::get_lowest_layer(*stream).expires_after(options.write_timeout);
+    auto written = run([&](auto handler) { http::async_write_header(*stream, serializer, handler); },
+                       options.write_timeout);
+    if (written) return transport_error(written, "sending the request");
+    if (request.body_file) {
+      std::vector<std::uint8_t> piece(kFilePieceBytes);
+      std::uint64_t sent = 0;
+      while (sent < request.body_file->length) {
+        const auto want =
+            static_cast<std::size_t>(std::min<std::uint64_t>(piece.size(), request.body_file->length - sent));
+        const ssize_t got = ::pread(body_file->get(), piece.data(), want,
+                                    static_cast<off_t>(request.body_file->offset + sent));
+        if (got <= 0) return make_error("io_error", "cannot read the request body file");
+        beast::get_lowest_layer(*stream).expires_after(options.write_timeout);
+        written = run(
+            [&](auto handler) {
+              net::async_write(*stream, net::buffer(piece.data(), static_cast<std::size_t>(got)), handler);
+            },
+            options.write_timeout);
+        if (written) return transport_error(written, "sending the request body");
+        sent += static_cast<std::uint64_t>(got);
+      }
+    }
+
+    const auto read_timeout = options.read_timeout + request.wait;
+    http::response_parser<http::buffer_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(options.response_header_limit));
+    // Checked against Content-Length with the header; an answer kept in
+    // memory is held to response_body_limit below.
+    parser.body_limit(request.response_file
+                          ? std::max<std::uint64_t>(request.response_file_limit, options.response_body_limit)
+                          : options.response_body_limit);
+    beast::get_lowest_layer(*stream).expires_after(read_timeout);
+    auto read =
+        run([&](auto handler) { http::async_read_header(*stream, buffer, parser, handler); }, read_timeout);
+    answered = parser.got_some();
+    if (read) return read_error(read);
+    HttpsResponse result;
+    result.status = parser.get().result_int();
+    for (const auto& field : parser.get()) {
+      const auto name = field.name_string();
+      const auto value = field.value();
+      result.headers.emplace_back(std::string(name.data(), name.size()),
+                                  std::string(value.data(), value.size()));
+    }
+    const bool into_file = request.response_file && result.status / 100 == 2;
+    std::optional<FileDescriptor> file;
+    std::uint64_t position = 0;
+    if (into_file) {
+      file.emplace(::open(request.response_file->c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+      if (file->get() < 0) return make_error("io_error", "cannot open the response file");
+      position = result.status == 206 ? request.response_file_offset : 0;
+    }
+    std::vector<char> piece(kFilePieceBytes);
+    while (!parser.is_done()) {
+      parser.get().body().data = piece.data();
+      parser.get().body().size = piece.size();
+      beast::get_lowest_layer(*stream).expires_after(read_timeout);
+      read = run([&](auto handler) { http::async_read(*stream, buffer, parser, handler); }, read_timeout);
+      if (read == http::error::need_buffer) read = {};
+      const std::size_t got = piece.size() - parser.get().body().size;
+      if (got > 0 && into_file) {
+        if (!write_all_at(file->get(), piece.data(), got, position))
+          return make_error("io_error", "cannot write the response file");
+        position += got;
+        result.file_bytes += got;
+        if (result.file_bytes > request.response_file_limit)
+          return make_error("response_too_large", "the response is over the client's limit");
+      } else if (got > 0) {
+        result.body.append(piece.data(), got);
+        if (result.body.size() > options.response_body_limit)
+          return make_error("response_too_large", "the response is over the client's limit");
+      }
+      if (read) return read_error(read);
+    }
+    if (into_file) {
+      if (result.status == 200 && ::ftruncate(file->get(), static_cast<off_t>(position)) != 0)
+        return make_error("io_error", "cannot cut the response file");
+      if (!file->close()) return make_error("io_error", "cannot write the response file");
+    }
+    if (!parser.get().keep_alive()) close();
+    return result;
+  }
+
+  static bool write_all_at(int descriptor, const char* data, std::size_t size, std::uint64_t position) {
+    while (size > 0) {
+      const ssize_t wrote = ::pwrite(descriptor, data, size, static_cast<off_t>(position));
+      if (wrote <= 0) return false;
+      data += wrote;
+      size -= static_cast<std::size_t>(wrote);
+      position += static_cast<std::uint64_t>(wrote);
+    }
+    return true;
+  }
+
+  static Error read_error(const beast::error_code& read) {
+    if (read == http::error::body_limit || read == http::error::header_limit ||
+        read == http::error::buffer_overflow) {
+      return make_error("response_too_large", "the response is over the client's limit");
+    }
+    if (is_timeout(read) || is_connection_loss(read)) return transport_error(read, "reading the response");
+    return make_error("bad_response", "the response is not valid HTTP/1.1: " + read.message());
   }
 
   ServerEndpoint server;

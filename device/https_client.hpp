@@ -9,7 +9,8 @@
 // adds its server-side wait to the read timeout.
 //
 // Errors (stable codes): "connect_failed", "tls_failed", "pin_mismatch",
-// "timeout", "connection_lost", "response_too_large", "bad_response".
+// "timeout", "connection_lost", "response_too_large", "bad_response",
+// "io_error" (a request's body file or response file, see HttpsRequest).
 // Any HTTP status is a successful send: the caller judges it.
 //
 // Threading: one thread at a time. Not copyable; movable.
@@ -18,6 +19,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -41,6 +43,14 @@ struct HttpsClientOptions {
 
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 
+// A part of a file, sent as a request body as it is read (attachment
+// uploads: memory independent of the file's size).
+struct FileSlice {
+  std::filesystem::path path;
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+};
+
 struct HttpsRequest {
   std::string method;   // "GET", "POST", ...
   std::string target;   // "/v1/sync/pull?cursor=..."
@@ -49,12 +59,24 @@ struct HttpsRequest {
   // How long the server may hold the request before answering (long-poll);
   // added to the read timeout.
   std::chrono::milliseconds wait{0};
+  // The body is this part of a file instead of `body` (no Content-Type is
+  // added: give one in `headers`). Errors: "io_error" when it cannot be read.
+  std::optional<FileSlice> body_file{};
+  // When set, a 2xx answer's body goes into this file (created if absent)
+  // instead of HttpsResponse::body, as it arrives: a 206 from
+  // `response_file_offset` on, a 200 (the whole entity) from 0 and the file
+  // is cut to its length. At most `response_file_limit` bytes
+  // ("response_too_large"). Other statuses fill `body` as usual.
+  std::optional<std::filesystem::path> response_file{};
+  std::uint64_t response_file_offset = 0;
+  std::uint64_t response_file_limit = 0;
 };
 
 struct HttpsResponse {
   unsigned status = 0;
   HttpHeaders headers;
   std::string body;
+  std::uint64_t file_bytes = 0;  // written to HttpsRequest::response_file
   // The first header of that name (case-insensitive), if any.
   std::optional<std::string> header(std::string_view name) const;
 };

@@ -254,8 +254,9 @@ Result<std::uint64_t> SqlcipherReplicaStore::outbox_depth() {
 Status SqlcipherReplicaStore::purge_case(const sync::CaseId& case_id) {
   auto transaction = database_.begin();
   if (!transaction.ok()) return unavailable(transaction.error());
-  for (const char* sql : {"DELETE FROM records WHERE case_id = ?", "DELETE FROM outbox WHERE case_id = ?",
-                          "DELETE FROM quarantine WHERE case_id = ?"}) {
+  for (const char* sql :
+       {"DELETE FROM records WHERE case_id = ?", "DELETE FROM outbox WHERE case_id = ?",
+        "DELETE FROM quarantine WHERE case_id = ?", "DELETE FROM attachment_outbox WHERE case_id = ?"}) {
     auto remove = database_.prepare(sql);
     if (!remove.ok()) return unavailable(remove.error());
     remove->bind_blob(1, id_bytes(case_id));

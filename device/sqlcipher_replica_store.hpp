@@ -65,8 +65,8 @@ class SqlcipherReplicaStore final : public sync::ReplicaStore {
   Result<std::uint64_t> outbox_depth();
 
   // Deletes, in one transaction, every record, outbox change, quarantined
-  // change and archived change (change_archive.hpp) of `case_id` (the device may no longer read the case).
-  // Deleting a case the replica does not hold succeeds.
+  // change, archived change (change_archive.hpp) and attachment outbox row of `case_id` (the device may no
+  // longer read the case). Deleting a case the replica does not hold succeeds.
   Status purge_case(const sync::CaseId& case_id);
 
   // Groups every commit() until finish_commit_group() into one transaction,

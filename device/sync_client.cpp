@@ -92,6 +92,11 @@ void add_up(SyncReport& total, const SyncReport& round) {
   total.relayed_refused += round.relayed_refused;
   total.purged_cases.insert(total.purged_cases.end(), round.purged_cases.begin(), round.purged_cases.end());
   total.wiped = total.wiped || round.wiped;
+  total.attachments.uploaded += round.attachments.uploaded;
+  total.attachments.failed += round.attachments.failed;
+  total.attachments.quarantined += round.attachments.quarantined;
+  total.attachments.waiting = round.attachments.waiting;
+  total.attachments.bytes_sent += round.attachments.bytes_sent;
 }
 
 }  // namespace
@@ -811,7 +816,14 @@ struct SyncClient::State {
     }
     CASEFILE_RETURN_IF_ERROR(refresh_case_keyrings());
     CASEFILE_RETURN_IF_ERROR(catch_up_on_new_cases());
-    return pull(report, progress, wait);
+    CASEFILE_RETURN_IF_ERROR(pull(report, progress, wait));
+    // Records first: an attachment goes up only once its record was pushed.
+    auto uploaded = upload_pending_attachments(
+        *device, [this](const HttpsRequest& request) { return call(request, true); },
+        options.attachment_progress, options.attachments);
+    if (!uploaded.ok()) return std::move(uploaded).error();
+    report.attachments = *uploaded;
+    return ok_status();
   }
 
   // Runs a round and turns the wipe sentinel into wiped = true.
@@ -879,6 +891,8 @@ Result<SyncReport> SyncClient::watch_for(std::chrono::milliseconds duration,
   const auto deadline = std::chrono::steady_clock::now() + duration;
   return watch([deadline] { return std::chrono::steady_clock::now() >= deadline; }, progress);
 }
+
+Result<HttpsResponse> SyncClient::send(const HttpsRequest& request) { return state_->call(request, true); }
 
 HttpsClient& SyncClient::transport() { return state_->client; }
 

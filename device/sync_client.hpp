@@ -9,7 +9,9 @@
 // changes), push the outbox in batches until it is empty, purge cases the
 // user is no longer a member of, refresh case keyrings (GET /v1/keys: verify
 // and store changed heads, wrap held epochs to head members that lack them),
-// pull pages until there are no more.
+// pull pages until there are no more, then upload pending attachments
+// whose records were pushed (device/attachments.hpp; a failed upload is
+// recorded on its attachment and never fails the sync).
 // Healing (docs/device-sync.md, "Healing"): every push and pull answer's
 // instance epoch is compared with the one the device last synced with (a
 // round that pushes asks first, with a one-entry pull). A new epoch, or a
@@ -48,6 +50,7 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "device/attachments.hpp"
 #include "device/field_device.hpp"
 #include "device/https_client.hpp"
 #include "sync/ids.hpp"
@@ -70,6 +73,9 @@ struct SyncOptions {
   std::chrono::seconds watch_wait{30};  // long-poll wait in watch(), 1..60 s
   // How to wait between retries (default: sleep the thread).
   std::function<void(std::chrono::milliseconds)> sleep;
+  // Attachment uploads at the end of each round (device/attachments.hpp).
+  AttachmentUploadOptions attachments;
+  AttachmentProgressCallback attachment_progress;
 };
 
 enum class SyncPhase { signing_in, pushing, healing, pulling };
@@ -98,6 +104,7 @@ struct SyncReport {
   std::uint64_t relayed_refused = 0;
   std::vector<sync::CaseId> purged_cases;
   bool wiped = false;  // a verified wipe order was obeyed
+  AttachmentUploadReport attachments;
 };
 
 class SyncClient {
@@ -119,6 +126,11 @@ class SyncClient {
   // The report adds up every round.
   Result<SyncReport> watch(const std::function<bool()>& stop, const SyncProgressCallback& progress = {});
   Result<SyncReport> watch_for(std::chrono::milliseconds duration, const SyncProgressCallback& progress = {});
+
+  // One authenticated request with the sync's retries, sign-in and
+  // revocation handling (an attachment download: fetch_attachment). A
+  // revoked device obeys its wipe order and gets "device_wiped".
+  Result<HttpsResponse> send(const HttpsRequest& request);
 
   // The connection (tests drop it to prove reconnection).
   HttpsClient& transport();

@@ -11,7 +11,7 @@
 namespace casefile::schema {
 namespace {
 
-constexpr std::uint32_t kCurrentVersion = 2;
+constexpr std::uint32_t kCurrentVersion = 3;
 
 FieldDeclaration clear(std::string name, FieldType type, Presence presence, std::string description,
                        std::uint32_t since_version = 1) {
@@ -251,6 +251,11 @@ CollectionDeclaration attachments() {
                  "Original file name; sealed because names of files often name people."),
           sealed("description", text_type(4096), kOptional,
                  "What the file shows; sealed because it can identify people."),
+          sealed("content_key", digest_type(), kOptional,
+                 "The file's random 32-byte content key (64 lower-case hex) that decrypts the uploaded "
+                 "ciphertext; sealed because it opens the file. Always written by devices; optional only "
+                 "because version 3 added it.",
+                 3),
       });
 }
 

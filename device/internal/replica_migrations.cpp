@@ -157,6 +157,29 @@ CREATE TABLE server_instance (
 INSERT INTO server_instance (singleton, epoch, healing_epoch, healed_through) VALUES (1, NULL, NULL, 0);
 )sql";
 
+// Version 6: the attachment outbox (issue #8, docs/device.md "Attachments"): one row an
+// attachment this device added, in the order added. state is "pending" until
+// the server holds the whole ciphertext ("uploaded"), or "quarantined" when
+// the server refused it for good (reason in last_error_*). upload_url is the
+// tus upload's Location once created; upload_offset the last offset the
+// server acknowledged (stored after every PATCH, so a resumed upload asks
+// HEAD and repeats at most one chunk). attempts counts failed tries.
+constexpr const char* kVersion6 = R"sql(
+CREATE TABLE attachment_outbox (
+  position INTEGER PRIMARY KEY AUTOINCREMENT,
+  case_id BLOB NOT NULL CHECK (length(case_id) = 16),
+  record_id BLOB NOT NULL UNIQUE CHECK (length(record_id) = 16),
+  size_bytes INTEGER NOT NULL CHECK (size_bytes >= 0),
+  state TEXT NOT NULL CHECK (state IN ('pending', 'uploaded', 'quarantined')),
+  upload_url TEXT,
+  upload_offset INTEGER NOT NULL DEFAULT 0 CHECK (upload_offset >= 0 AND upload_offset <= size_bytes),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_error_code TEXT,
+  last_error_message TEXT
+);
+CREATE INDEX attachment_outbox_by_case ON attachment_outbox (case_id);
+)sql";
+
 }  // namespace
 
 std::span<const schema::Migration> replica_migrations() {
@@ -166,6 +189,7 @@ std::span<const schema::Migration> replica_migrations() {
       {3, "create case_keyring_heads; add device_profile.recovery_public_key", kVersion3, nullptr},
       {4, "create tls_pins", kVersion4, nullptr},
       {5, "create archive_batches, archive_changes and server_instance", kVersion5, nullptr},
+      {6, "create attachment_outbox", kVersion6, nullptr},
   };
   return migrations;
 }

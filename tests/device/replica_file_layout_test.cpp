@@ -41,8 +41,9 @@ TEST_F(ReplicaFileLayout, NewReplicaIsAtTheNewestSchemaVersion) {
   EXPECT_EQ(*version, static_cast<int>(internal::replica_migrations().size()));
   // 1: sync tables; 2: the device profile, certificate cache and case keys;
   // 3: case keyring heads and the recovery public key; 4: the accepted TLS pin statement;
-  // 5: the change archive and the instance epoch
-  EXPECT_EQ(*version, 5);
+  // 5: the change archive and the instance epoch; 6: the attachment outbox (issue #8)
+  EXPECT_EQ(*version, 6);
+  EXPECT_EQ(internal::replica_migrations().back().description, "create attachment_outbox");
 }
 
 TEST_F(ReplicaFileLayout, ReopeningKeepsTheSchemaAndTheData) {

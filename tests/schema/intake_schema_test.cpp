@@ -133,7 +133,7 @@ TEST(IntakeSchemaTest, EveryFieldIsDescribedAndNamedOnce) {
 }
 
 TEST(IntakeSchemaTest, OnlyKnownVersionsAreServed) {
-  EXPECT_EQ(current_version(), 2u);
+  EXPECT_EQ(current_version(), 3u);
   for (std::uint32_t version : {0u, current_version() + 1, 4000000000u}) {
     auto found = declaration(version);
     ASSERT_FALSE(found.ok()) << version;
@@ -176,6 +176,11 @@ TEST(IntakeSchemaTest, EachVersionOnlyAddsFieldsToThePrevious) {
   }
   EXPECT_EQ((*declaration(1))->find_collection("cases")->find_field("in_pretrial_detention"), nullptr);
   EXPECT_NE((*declaration(2))->find_collection("cases")->find_field("in_pretrial_detention"), nullptr);
+  EXPECT_EQ((*declaration(2))->find_collection("attachments")->find_field("content_key"), nullptr);
+  const FieldDeclaration* content_key =
+      (*declaration(3))->find_collection("attachments")->find_field("content_key");
+  ASSERT_NE(content_key, nullptr);
+  EXPECT_EQ(content_key->protection, Protection::sealed);
 }
 
 }  // namespace

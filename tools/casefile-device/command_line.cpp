@@ -41,9 +41,17 @@ booleans true or false, dates YYYY-MM-DD, everything else as text):
   conflicts                    every field in conflict, with each sibling's value and author
   resolve --case C --collection X --record R --field F --value V
 
+attachments (encrypted on the device at once; uploaded by `sync` after their record):
+  attach --case C --file F --category audio|photo|document [--name N] [--description D]
+         [--duration SECONDS]
+                               encrypt F into the device directory and queue its upload
+  attachments [--case C]       each attachment: state, bytes uploaded/total, last error
+  fetch --record R --out FILE  download (resuming), verify and decrypt R into FILE
+
 sync:
   sync [--watch SECONDS] [--batch N]
-                               push the outbox, then pull; --watch keeps pulling (long-poll)
+                               push the outbox, then pull, then upload pending attachments
+                               (progress on stderr); --watch keeps pulling (long-poll)
   quarantine                   the changes the server refused, with its reasons
   repin --statement S          install the TLS pin statement from `casefile-admin tls
                                repin-code` (the server's key changed while this device
@@ -95,6 +103,14 @@ const std::vector<CommandRule>& command_rules() {
        {"case", "collection", "record", "field", "value"},
        false,
        false},
+      {"attach",
+       0,
+       {"case", "file", "category", "name", "description", "duration"},
+       {"case", "file", "category"},
+       false,
+       false},
+      {"attachments", 0, {"case"}, {}, false, false},
+      {"fetch", 0, {"record", "out"}, {"record", "out"}, false, false},
       {"sync", 0, {"watch", "batch"}, {}, false, false},
       {"status", 0, {}, {}, false, false},
       {"quarantine", 0, {}, {}, false, false},

@@ -9,6 +9,7 @@
 #include <variant>
 #include <vector>
 
+#include "tools/casefile-device/attachment_commands.hpp"
 #include "tools/casefile-device/command_line.hpp"
 #include "tools/casefile-device/key_commands.hpp"
 #include "tools/casefile-device/output.hpp"
@@ -29,6 +30,7 @@ int run(const Options& options) {
   if (command == "repin") return run_repin(options);
   if (command == "reencrypt") return run_reencrypt(options);
   if (is_record_command(command)) return run_record_command(options);
+  if (is_attachment_command(command)) return run_attachment_command(options);
   return run_sync_command(options);  // parse_arguments admits no other command
 }
 

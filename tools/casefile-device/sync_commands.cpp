@@ -111,6 +111,7 @@ int run_enrol(const Options& options) {
 json::object sync_report_json(const device::SyncReport& report) {
   json::array purged;
   for (const auto& case_id : report.purged_cases) purged.emplace_back(sync::to_text(case_id));
+  const device::AttachmentUploadReport& attachments = report.attachments;
   return {{"pushed", report.pushed},
           {"accepted", report.accepted},
           {"duplicate", report.duplicate},
@@ -121,7 +122,12 @@ json::object sync_report_json(const device::SyncReport& report) {
           {"healed", report.healed},
           {"relayed", report.relayed},
           {"relayed_accepted", report.relayed_accepted},
-          {"relayed_refused", report.relayed_refused}};
+          {"relayed_refused", report.relayed_refused},
+          {"attachments", json::object{{"uploaded", attachments.uploaded},
+                                       {"failed", attachments.failed},
+                                       {"quarantined", attachments.quarantined},
+                                       {"waiting", attachments.waiting},
+                                       {"bytes_sent", attachments.bytes_sent}}}};
 }
 
 void print_sync_report_text(const device::SyncReport& report) {
@@ -132,7 +138,10 @@ void print_sync_report_text(const device::SyncReport& report) {
   }
   std::cout << "pushed " << report.pushed << " change(s): " << report.accepted << " accepted, "
             << report.duplicate << " already held, " << report.refused << " refused (see `quarantine`)\n"
-            << "pulled " << report.pulled << " change(s)\n";
+            << "pulled " << report.pulled << " change(s)\n"
+            << "attachments: " << report.attachments.uploaded << " uploaded, " << report.attachments.failed
+            << " failed (retried next sync, see `attachments`), " << report.attachments.quarantined
+            << " refused, " << report.attachments.waiting << " waiting for their record\n";
   if (report.healed || report.relayed > 0) {
     std::cout << "the server was restored from an older backup: re-pushed " << report.relayed
               << " archived change(s), " << report.relayed_accepted << " it lacked, "
@@ -152,9 +161,12 @@ int run_sync(const Options& options) {
   if (!unlocked.ok()) return report_failure(options, unlocked.error());
   device::SyncOptions sync_options;
   sync_options.push_batch_size = static_cast<std::size_t>(*batch);
+  TerminalProgressBar bar(standard_error_is_terminal());
+  sync_options.attachment_progress = [&bar](const device::AttachmentProgress& step) {
+    bar.show("upload " + sync::to_text(step.record_id).substr(0, 8), step.done, step.total);
+  };
   auto client = device::SyncClient::create(unlocked->device, sync_options);
   if (!client.ok()) return report_failure(options, client.error());
-  TerminalProgressBar bar(standard_error_is_terminal());
   const device::SyncProgressCallback progress = [&bar](const device::SyncProgress& step) {
     bar.show(device::sync_phase_name(step.phase), step.done, step.total.value_or(0));
     return true;
