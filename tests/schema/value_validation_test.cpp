@@ -324,12 +324,15 @@ TEST(ValueValidationTest, DeviceOnAnOlderVersionIsValidatedAgainstThatVersion) {
   Status on_version_1 = validate_record_write(write, ValidationLevel::server);
   ASSERT_FALSE(on_version_1.ok());
   EXPECT_EQ(on_version_1.error().code, "unknown_field");
-  write.schema_version = 2;
-  EXPECT_TRUE(validate_record_write(write, ValidationLevel::server).ok());
-  write.schema_version = 3;
-  Status on_version_3 = validate_record_write(write, ValidationLevel::server);
-  ASSERT_FALSE(on_version_3.ok());
-  EXPECT_EQ(on_version_3.error().code, "unsupported_schema_version");
+  // Every version from 2 (which added the field) to the current one knows it.
+  for (std::uint32_t version = 2; version <= current_version(); ++version) {
+    write.schema_version = version;
+    EXPECT_TRUE(validate_record_write(write, ValidationLevel::server).ok()) << "version " << version;
+  }
+  write.schema_version = current_version() + 1;
+  Status on_a_future_version = validate_record_write(write, ValidationLevel::server);
+  ASSERT_FALSE(on_a_future_version.ok());
+  EXPECT_EQ(on_a_future_version.error().code, "unsupported_schema_version");
 }
 
 }  // namespace
