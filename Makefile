@@ -26,9 +26,13 @@ debug: deps $(DEBUG_DIR)/build.ninja
 release: deps $(RELEASE_DIR)/build.ninja
 	cmake --build $(RELEASE_DIR) -j $(JOBS)
 
-# Debug build with ASan and UBSan; every test, failing on the first red one.
+# Tests too long for make test's 30-minute budget on two cores; make soak
+# runs them (docs/testing-e2e.md): the 200 MB attachment upload cut five times.
+LONG_TESTS := ^e2e[.]AttachmentsE2eTest[.]ALargeUpload
+
+# Debug build with ASan and UBSan; every test but LONG_TESTS, failing on the first red one.
 test: debug
-	cd $(DEBUG_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900
+	cd $(DEBUG_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900 -E '$(LONG_TESTS)'
 
 # Creates an instance in ./var on first use, then starts the server in the foreground.
 run: release
@@ -45,9 +49,10 @@ demo: deps $(RELEASE_DIR)/build.ninja
 bench: release
 	@tools/run-benchmarks $(RELEASE_DIR)
 
-# Thousands of property-test seeds (make test runs hundreds).
+# Thousands of property-test seeds (make test runs hundreds), and LONG_TESTS.
 soak: debug
 	CASEFILE_PROPERTY_SEEDS=5000 $(DEBUG_DIR)/tests/sync/sync_property_tests
+	cd $(DEBUG_DIR) && ctest --output-on-failure --timeout 900 -R '$(LONG_TESTS)'
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')

@@ -16,7 +16,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const PlainFields kCaseFields = {{"stage", std::string("trial")},
+const PlainFields kHealedCaseFields = {{"stage", std::string("trial")},
                                  {"province", std::string("north")},
                                  {"channel", std::string("duty_lawyer")},
                                  {"opened_on", std::string("2026-11-02")},
@@ -86,7 +86,7 @@ class ServerHealTest : public DeviceServerFixture {
 
   // A case of amina's that bruno is a member of, pulled by both.
   sync::CaseId shared_case(FieldDevice& amina, FieldDevice& bruno) {
-    auto case_id = amina.create_case(kCaseFields, wall_clock_ms());
+    auto case_id = amina.create_case(kHealedCaseFields, wall_clock_ms());
     EXPECT_TRUE(case_id.ok());
     sync(amina);
     EXPECT_TRUE(administration_->add_case_member(*case_id, "bruno").ok());
@@ -157,7 +157,7 @@ TEST_F(ServerHealTest, ADeviceRestoresItsOwnAndAnAbsentAuthorsChangesWithTheirOr
 
 TEST_F(ServerHealTest, AHealCutShortResumesWhereItStoppedWhenOnlyTheLogBehindTheCursorTells) {
   FieldDevice amina = certified_device("amina-tablet", "amina");
-  auto case_id = amina.create_case(kCaseFields, wall_clock_ms());
+  auto case_id = amina.create_case(kHealedCaseFields, wall_clock_ms());
   ASSERT_TRUE(case_id.ok());
   sync(amina);
   back_up();
