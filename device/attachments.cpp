@@ -19,6 +19,7 @@
 #include "crypto/random.hpp"
 #include "crypto/segmented_stream.hpp"
 #include "device/internal/attachment_outbox.hpp"
+#include "device/internal/random_uuid.hpp"
 #include "device/internal/server_reply.hpp"
 
 namespace casefile::device {
@@ -147,14 +148,6 @@ Result<SealedFile> seal_file(const std::filesystem::path& plaintext, const crypt
   }();
   if (!sealed.ok()) remove_quietly(temporary);
   return sealed;
-}
-
-Result<sync::RecordId> random_record_id() {
-  sync::RecordId id;
-  CASEFILE_RETURN_IF_ERROR(crypto::fill_random(id.bytes));
-  id.bytes[6] = static_cast<std::uint8_t>((id.bytes[6] & 0x0f) | 0x40);  // RFC 4122 version 4
-  id.bytes[8] = static_cast<std::uint8_t>((id.bytes[8] & 0x3f) | 0x80);  // RFC 4122 variant
-  return id;
 }
 
 // SHA-256 of `length` bytes of `path` from `offset`, read piece by piece.
@@ -494,7 +487,7 @@ std::filesystem::path attachment_ciphertext_path(const FieldDevice& device, cons
 
 Result<sync::RecordKey> add_attachment(FieldDevice& device, const AttachmentInput& input,
                                        std::int64_t now_ms) {
-  auto record_id = random_record_id();
+  auto record_id = internal::random_uuid_v4<sync::RecordId>();
   if (!record_id.ok()) return std::move(record_id).error();
   const sync::RecordKey record{input.case_id, std::string(kAttachmentsCollection), *record_id};
   std::error_code made_error;

@@ -11,6 +11,7 @@
 #include "crypto/random.hpp"
 #include "device/internal/instance_epoch.hpp"
 #include "device/internal/keyring_sync.hpp"
+#include "device/internal/random_uuid.hpp"
 #include "device/internal/server_reply.hpp"
 #include "device/tls_pins.hpp"
 #include "sync/case_key_wrap.hpp"
@@ -56,14 +57,6 @@ std::string percent_encode(std::string_view text) {
     }
   }
   return out;
-}
-
-Result<sync::BatchId> random_batch_id() {
-  sync::BatchId id;
-  CASEFILE_RETURN_IF_ERROR(crypto::fill_random(id.bytes));
-  id.bytes[6] = static_cast<std::uint8_t>((id.bytes[6] & 0x0f) | 0x40);  // RFC 4122 version 4
-  id.bytes[8] = static_cast<std::uint8_t>((id.bytes[8] & 0x3f) | 0x80);  // RFC 4122 variant
-  return id;
 }
 
 bool retryable_transport_error(const std::string& code) {
@@ -321,7 +314,7 @@ struct SyncClient::State {
     int stalled = 0;
     while (true) {
       CASEFILE_RETURN_IF_ERROR(report_progress(progress, SyncProgress{SyncPhase::pushing, done, total}));
-      auto batch_id = random_batch_id();
+      auto batch_id = internal::random_uuid_v4<sync::BatchId>();
       if (!batch_id.ok()) return std::move(batch_id).error();
       auto batch =
           device->replica().prepare_push(*batch_id, device->signing_key(), 0, options.push_batch_size);
