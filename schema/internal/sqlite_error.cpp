@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <cerrno>
 #include <string>
 
 namespace casefile::schema::internal {
@@ -27,6 +28,14 @@ std::string_view error_code_for(int sqlite_result) {
 }
 
 Error sqlite_error(int sqlite_result, sqlite3* connection, std::string_view what) {
+  // A write that failed for want of space is SQLITE_FULL only when the file
+  // system says ENOSPC mid-write; EFBIG (RLIMIT_FSIZE) and EDQUOT (a quota)
+  // come back as SQLITE_IOERR_WRITE and friends, with the errno kept.
+  if ((sqlite_result & 0xff) == SQLITE_IOERR && connection != nullptr) {
+    const int system_error = sqlite3_system_errno(connection);
+    if (system_error == ENOSPC || system_error == EFBIG || system_error == EDQUOT)
+      sqlite_result = SQLITE_FULL;
+  }
   std::string message(what);
   message += ": ";
   // sqlite3_errmsg describes the most recent failure on the connection; when

@@ -12,6 +12,8 @@ namespace casefile::schema::internal {
 // The stable code for a SQLite primary or extended result code:
 // "corrupt", "busy", "io_error", "full", "constraint" or "database_error".
 // SQLITE_NOTADB maps to "corrupt" here; only the key-proving read turns it into "wrong_key".
+// sqlite_error() also reports as "full" an I/O error whose errno is ENOSPC,
+// EFBIG (a file size limit) or EDQUOT.
 std::string_view error_code_for(int sqlite_result);
 
 // An Error for `sqlite_result` whose message names `what` (never SQL

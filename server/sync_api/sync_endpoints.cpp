@@ -46,7 +46,10 @@ Response bad_body(const Error& error) {
 }
 
 Response store_failure(const Error& error) {
-  // The device retries the whole request; nothing was committed.
+  // Nothing was committed. A full disk is 507: the device reports it and
+  // keeps its outbox; retrying at once would not help.
+  if (error.code == "storage_full") return error_response(507, error.code, error.message);
+  // The device retries the whole request.
   const bool unavailable = error.code == "store_unavailable";
   Response response = error_response(unavailable ? 503 : 500, error.code, error.message);
   if (unavailable) response.headers.emplace_back("Retry-After", "1");

@@ -2,9 +2,11 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <cerrno>
@@ -69,7 +71,8 @@ std::string CommandResult::error_code() const {
 }
 
 CommandProcess::CommandProcess(std::vector<std::string> arguments, const Environment& environment,
-                               const std::filesystem::path& output_prefix)
+                               const std::filesystem::path& output_prefix,
+                               std::optional<std::uint64_t> file_size_limit)
     : arguments_(std::move(arguments)), output_prefix_(output_prefix) {
   // Everything the child needs is made before fork: after it, the child of a
   // threaded process may only call async-signal-safe functions.
@@ -88,6 +91,12 @@ CommandProcess::CommandProcess(std::vector<std::string> arguments, const Environ
     ::setsid();  // no controlling terminal: a prompt fails instead of waiting
     if (::dup2(null, STDIN_FILENO) < 0 || ::dup2(out, STDOUT_FILENO) < 0 || ::dup2(err, STDERR_FILENO) < 0) {
       _exit(126);
+    }
+    if (file_size_limit) {
+      rlimit limit{};
+      if (::getrlimit(RLIMIT_FSIZE, &limit) != 0) _exit(126);
+      limit.rlim_cur = std::min<rlim_t>(*file_size_limit, limit.rlim_max);
+      if (::setrlimit(RLIMIT_FSIZE, &limit) != 0) _exit(126);
     }
     ::execve(argv[0], argv.data(), envp.data());
     _exit(127);
@@ -149,8 +158,9 @@ CommandResult CommandProcess::wait(std::chrono::seconds deadline) {
 }
 
 CommandResult run_command(std::vector<std::string> arguments, const Environment& environment,
-                          const std::filesystem::path& output_prefix, std::chrono::seconds deadline) {
-  CommandProcess process(std::move(arguments), environment, output_prefix);
+                          const std::filesystem::path& output_prefix, std::chrono::seconds deadline,
+                          std::optional<std::uint64_t> file_size_limit) {
+  CommandProcess process(std::move(arguments), environment, output_prefix, file_size_limit);
   return process.wait(deadline);
 }
 

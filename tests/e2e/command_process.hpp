@@ -10,8 +10,10 @@
 
 #include <boost/json/object.hpp>
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,9 +44,12 @@ struct CommandResult {
 class CommandProcess {
  public:
   // Starts arguments[0] with arguments[1..]; output files are
-  // `output_prefix`.out and .err. Throws if it cannot start.
+  // `output_prefix`.out and .err. Throws if it cannot start. With
+  // `file_size_limit`, the child may grow no file past that many bytes
+  // (soft RLIMIT_FSIZE, set before exec).
   CommandProcess(std::vector<std::string> arguments, const Environment& environment,
-                 const std::filesystem::path& output_prefix);
+                 const std::filesystem::path& output_prefix,
+                 std::optional<std::uint64_t> file_size_limit = std::nullopt);
   // Kills (SIGKILL) and reaps a command still running.
   ~CommandProcess();
   CommandProcess(const CommandProcess&) = delete;
@@ -72,6 +77,7 @@ class CommandProcess {
 // Runs a command to its end (bounded by `deadline`).
 CommandResult run_command(std::vector<std::string> arguments, const Environment& environment,
                           const std::filesystem::path& output_prefix,
-                          std::chrono::seconds deadline = kCommandDeadline);
+                          std::chrono::seconds deadline = kCommandDeadline,
+                          std::optional<std::uint64_t> file_size_limit = std::nullopt);
 
 }  // namespace casefile::e2e

@@ -2,15 +2,18 @@
 // casefiled while a device pushes. Afterwards nothing is lost and nothing is
 // duplicated. The kill points are counted in bytes the sync has moved
 // through a pass-through TcpFaultProxy, so every kill lands after the sync
-// has begun talking to the server, at a point the seed chooses.
+// has begun talking to the server, at a point the seed chooses. The soak
+// test kills casefiled at seeded random times while three devices push.
 #include <gtest/gtest.h>
 
 #include <functional>
 #include <iostream>
+#include <map>
 #include <thread>
 
 #include "tests/e2e/e2e_fixture.hpp"
 #include "tests/e2e/tcp_fault_proxy.hpp"
+#include "tests/support/server_change_log.hpp"
 
 namespace casefile::e2e {
 namespace {
@@ -25,6 +28,14 @@ constexpr int kServerKills = 8;
 constexpr std::uint64_t kMostBytesBeforeKill = 80'000;
 // Runs allowed before a test gives up reaching its kill count.
 constexpr int kMostRuns = 60;
+// The soak test: casefiled killed this many times while three devices push,
+// each kill a seeded random time (in this range) after casefiled is up.
+constexpr int kSoakServerKills = 24;
+constexpr int kFewestMillisBeforeKill = 100;
+constexpr int kMostMillisBeforeKill = 2'500;
+// Notes each device writes at the start, and again whenever a sync of it
+// has emptied its outbox.
+constexpr int kNotesPerRound = 150;
 
 class CrashTest : public E2eTest {
  protected:
@@ -123,6 +134,130 @@ TEST_F(CrashTest, ServerKilledWhileADevicePushesLosesAndDuplicatesNothing) {
   }
   EXPECT_GE(kills, kServerKills);
   expect_delivered_exactly_once(alice, bob, shared, written);
+}
+
+// One device of the soak test: writes notes and syncs them, again and again,
+// one command at a time, each started without waiting for the last to end.
+struct Pusher {
+  E2eDevice* device = nullptr;
+  std::unique_ptr<CommandProcess> command;
+  bool adding = false;  // `command` is `note add`, not `sync`
+  std::multiset<std::string> written;
+  int syncs_completed = 0;
+  int syncs_unreachable = 0;
+};
+
+TEST_F(CrashTest, ServerKilledTwentyFourTimesWhileThreeDevicesPushLosesAndDuplicatesNothingAndTheyConverge) {
+  auto devices = enrol_devices({{"alice"}, {"bob"}, {"carol"}});
+  const std::string shared = shared_case(*devices[0], {"bob", "carol"});
+  for (std::size_t i = 1; i < devices.size(); ++i) devices[i]->ok({"sync"});
+  std::vector<Pusher> pushers(devices.size());
+  for (std::size_t i = 0; i < devices.size(); ++i) {
+    pushers[i].device = devices[i].get();
+    pushers[i].command =
+        devices[i]->start({"note", "add", "--case", shared, "--set", "body=note from " + devices[i]->name(),
+                           "--repeat", std::to_string(kNotesPerRound)});
+    pushers[i].adding = true;
+  }
+
+  // Starts each device's next command once its last one ended: a sync
+  // after a sync that did not finish or a note add, else more notes.
+  const auto keep_pushing = [&] {
+    for (auto& pusher : pushers) {
+      if (pusher.command->running()) continue;
+      const auto result = pusher.command->wait();
+      ASSERT_FALSE(result.timed_out) << result.describe();
+      bool add_more = false;
+      if (pusher.adding) {
+        ASSERT_EQ(result.exit_code, 0) << result.describe();
+        const auto added = record_ids(result.json().at("records").as_array());
+        pusher.written.insert(added.begin(), added.end());
+      } else {
+        // A sync finishes (0) or gives up on a server that stayed down
+        // through its retries (5); nothing else.
+        ASSERT_TRUE(result.exit_code == 0 || result.exit_code == 5) << result.describe();
+        pusher.syncs_completed += result.exit_code == 0;
+        pusher.syncs_unreachable += result.exit_code == 5;
+        add_more = result.exit_code == 0;
+      }
+      pusher.adding = add_more;
+      pusher.command = add_more ? pusher.device->start({"note", "add", "--case", shared, "--set",
+                                                        "body=note from " + pusher.device->name(), "--repeat",
+                                                        std::to_string(kNotesPerRound)})
+                                : pusher.device->start({"sync", "--batch", "25"});
+    }
+  };
+
+  for (int kill = 1; kill <= kSoakServerKills; ++kill) {
+    const auto wait = std::chrono::milliseconds(
+        std::uniform_int_distribution<int>(kFewestMillisBeforeKill, kMostMillisBeforeKill)(random()));
+    const auto until = std::chrono::steady_clock::now() + wait;
+    while (std::chrono::steady_clock::now() < until) {
+      keep_pushing();
+      if (HasFatalFailure()) return;
+      std::this_thread::sleep_for(5ms);
+    }
+    server().kill();
+    std::cout << "kill " << kill << ": casefiled killed " << wait.count() << " ms after it was up"
+              << std::endl;
+    server().start();
+  }
+  for (auto& pusher : pushers) {
+    const auto result = pusher.command->wait();
+    ASSERT_FALSE(result.timed_out) << result.describe();
+    if (pusher.adding) {
+      ASSERT_EQ(result.exit_code, 0) << result.describe();
+      const auto added = record_ids(result.json().at("records").as_array());
+      pusher.written.insert(added.begin(), added.end());
+    }
+    std::cout << pusher.device->name() << ": " << pusher.written.size() << " notes written, "
+              << pusher.syncs_completed << " syncs completed, " << pusher.syncs_unreachable
+              << " gave up on an unreachable server" << std::endl;
+  }
+
+  // A last clean sync of each: every change is then acknowledged (the
+  // outbox is empty) and none is quarantined.
+  std::multiset<std::string> written;
+  for (auto& pusher : pushers) {
+    const auto last = pusher.device->run({"sync"});
+    ASSERT_EQ(last.exit_code, 0) << last.describe();
+    const auto status = pusher.device->ok({"status"});
+    EXPECT_EQ(status.at("outbox_depth"), 0) << json::serialize(status);
+    EXPECT_EQ(status.at("quarantined"), 0) << json::serialize(status);
+    written.insert(pusher.written.begin(), pusher.written.end());
+  }
+
+  // The server's log: each device's changes 1 .. its last sequence, each
+  // exactly once; the case and every note, nothing more.
+  const auto log = test_support::server_change_log(server().instance());
+  std::map<crypto::Bytes, std::vector<std::int64_t>> sequences_by_author;
+  for (const auto& change : log) sequences_by_author[change.author].push_back(change.device_sequence);
+  EXPECT_EQ(sequences_by_author.size(), pushers.size());
+  for (auto& [author, sequences] : sequences_by_author) {
+    std::sort(sequences.begin(), sequences.end());
+    for (std::size_t i = 0; i < sequences.size(); ++i) {
+      ASSERT_EQ(sequences[i], static_cast<std::int64_t>(i) + 1)
+          << "device " << crypto::to_hex(author) << ": a change missing or logged twice";
+    }
+  }
+  EXPECT_EQ(log.size(), written.size() + 1);
+
+  // Every device, once it has pulled, holds the same records: every note
+  // of every device exactly once.
+  std::vector<json::array> states;
+  for (auto& pusher : pushers) {
+    pusher.device->ok({"sync"});
+    const auto shown = pusher.device->ok({"show", "--case", shared});
+    const auto notes = pusher.device->ok({"show", "--case", shared, "--collection", "notes"});
+    EXPECT_TRUE(record_ids(notes.at("records").as_array()) == written)
+        << pusher.device->name() << " holds " << notes.at("records").as_array().size() << " notes of "
+        << written.size();
+    states.push_back(without_sealed_plaintext(sorted_records(shown)));
+  }
+  for (std::size_t i = 1; i < states.size(); ++i) {
+    EXPECT_TRUE(states[i] == states[0])
+        << pushers[i].device->name() << " differs from " << pushers[0].device->name();
+  }
 }
 
 }  // namespace

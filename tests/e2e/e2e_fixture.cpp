@@ -1,6 +1,7 @@
 #include "tests/e2e/e2e_fixture.hpp"
 
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -81,11 +82,32 @@ E2eServer::E2eServer(fs::path instance, fs::path log_file, CommandRunner& runner
 
 E2eServer::~E2eServer() = default;
 
-void E2eServer::start() {
+void E2eServer::start(std::optional<std::uint64_t> file_size_limit) {
   if (process_) throw std::runtime_error("casefiled is already running");
-  process_ = std::make_unique<server::testing::CasefiledProcess>(
-      server::InstanceLayout(instance_).config(), log_file_, pin_, std::vector<std::string>{}, port_);
+  process_ = std::make_unique<server::testing::CasefiledProcess>(server::InstanceLayout(instance_).config(),
+                                                                 log_file_, pin_, std::vector<std::string>{},
+                                                                 port_, file_size_limit);
   port_ = process_->port();
+}
+
+int E2eServer::stop() {
+  if (!process_) throw std::runtime_error("casefiled is not running");
+  process_->signal(SIGTERM);
+  const int status = process_->wait_for_exit();
+  process_.reset();
+  return status;
+}
+
+void E2eServer::lift_file_size_limit() {
+  if (!process_) throw std::runtime_error("casefiled is not running");
+  rlimit limit{};
+  if (::prlimit(process_->pid(), RLIMIT_FSIZE, nullptr, &limit) != 0) {
+    throw std::runtime_error("prlimit: cannot read casefiled's file size limit");
+  }
+  limit.rlim_cur = limit.rlim_max;
+  if (::prlimit(process_->pid(), RLIMIT_FSIZE, &limit, nullptr) != 0) {
+    throw std::runtime_error("prlimit: cannot lift casefiled's file size limit");
+  }
 }
 
 void E2eServer::kill() {
@@ -161,7 +183,7 @@ Environment E2eDevice::environment() const {
 
 CommandResult E2eDevice::run(const std::vector<std::string>& arguments, std::chrono::seconds deadline) {
   return run_command(command_line(arguments), environment(),
-                     runner_.next_output_prefix(name_ + "-" + arguments.front()), deadline);
+                     runner_.next_output_prefix(name_ + "-" + arguments.front()), deadline, file_size_limit_);
 }
 
 json::object E2eDevice::ok(const std::vector<std::string>& arguments, std::chrono::seconds deadline) {
@@ -170,7 +192,8 @@ json::object E2eDevice::ok(const std::vector<std::string>& arguments, std::chron
 
 std::unique_ptr<CommandProcess> E2eDevice::start(const std::vector<std::string>& arguments) {
   return std::make_unique<CommandProcess>(command_line(arguments), environment(),
-                                          runner_.next_output_prefix(name_ + "-" + arguments.front()));
+                                          runner_.next_output_prefix(name_ + "-" + arguments.front()),
+                                          file_size_limit_);
 }
 
 // --- Records ---

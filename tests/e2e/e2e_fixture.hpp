@@ -59,9 +59,16 @@ class E2eServer {
   ~E2eServer();
 
   // Starts casefiled: on a free port the first time, on the same port after.
-  void start();
+  // With `file_size_limit`, no file casefiled writes may grow past that many
+  // bytes (RLIMIT_FSIZE): a full disk, until lift_file_size_limit().
+  void start(std::optional<std::uint64_t> file_size_limit = std::nullopt);
   // SIGKILL, as a power cut: nothing is flushed or drained.
   void kill();
+  // SIGTERM, as an operator's stop: casefiled drains and closes its stores.
+  // Its exit status (0 for a clean stop).
+  int stop();
+  // Space returns: the running casefiled may grow its files again (prlimit).
+  void lift_file_size_limit();
   bool running() const { return process_ != nullptr; }
   unsigned short port() const { return port_; }
   std::string url() const { return "https://127.0.0.1:" + std::to_string(port_); }
@@ -111,6 +118,9 @@ class E2eDevice {
                   std::chrono::seconds deadline = kCommandDeadline);
   // Started and left running, for tests that kill it.
   std::unique_ptr<CommandProcess> start(const std::vector<std::string>& arguments);
+  // Commands from now on may grow no file past `limit` bytes (RLIMIT_FSIZE;
+  // a full disk); nullopt lifts it.
+  void set_file_size_limit(std::optional<std::uint64_t> limit) { file_size_limit_ = limit; }
 
  private:
   std::vector<std::string> command_line(const std::vector<std::string>& arguments) const;
@@ -121,6 +131,7 @@ class E2eDevice {
   std::string user_;
   std::string id_;
   CommandRunner& runner_;
+  std::optional<std::uint64_t> file_size_limit_;
 };
 
 struct DeviceRequest {

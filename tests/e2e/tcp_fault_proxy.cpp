@@ -40,6 +40,8 @@ const char* action_name(FaultAction action) {
       return "truncate";
     case FaultAction::stall:
       return "stall";
+    case FaultAction::drop:
+      return "drop";
   }
   return "?";
 }
@@ -62,14 +64,16 @@ struct TcpFaultProxy::Connection {
     int to = -1;
     std::string pending;
     std::uint64_t forwarded = 0;
-    bool ended = false;      // `from` reached end of stream
-    bool shut_down = false;  // FIN passed on to `to`
+    bool ended = false;                           // `from` reached end of stream
+    bool shut_down = false;                       // FIN passed on to `to`
+    std::optional<Clock::time_point> held_until;  // set_delays(): `pending` waits until then
   };
   int device = -1;
   int server = -1;
   std::array<Flow, 2> flows;  // indexed by Direction
   std::optional<Fault> fault;
   std::optional<Clock::time_point> stalled_until;
+  bool dropping = false;  // a drop struck: every byte read is discarded
   bool closed = false;
 
   Flow& faulted_flow() { return flows[static_cast<int>(fault->direction)]; }
@@ -107,6 +111,21 @@ void TcpFaultProxy::queue_fault(const Fault& fault) {
 void TcpFaultProxy::cut_all() { cut_all_requested_ = true; }
 void TcpFaultProxy::release_stalls() { release_requested_ = true; }
 
+void TcpFaultProxy::set_delays(std::chrono::milliseconds fewest, std::chrono::milliseconds most,
+                               std::uint64_t seed) {
+  std::lock_guard lock(mutex_);
+  fewest_delay_ = fewest;
+  most_delay_ = std::max(fewest, most);
+  delay_random_.seed(seed);
+}
+
+std::optional<std::chrono::milliseconds> TcpFaultProxy::draw_delay() {
+  std::lock_guard lock(mutex_);
+  if (most_delay_.count() == 0) return std::nullopt;
+  return std::chrono::milliseconds(
+      std::uniform_int_distribution<std::int64_t>(fewest_delay_.count(), most_delay_.count())(delay_random_));
+}
+
 std::size_t TcpFaultProxy::faults_pending() const {
   std::lock_guard lock(mutex_);
   return faults_.size();
@@ -135,6 +154,8 @@ void TcpFaultProxy::run() {
       for (int direction = 0; direction < 2; ++direction) {
         const auto& flow = connection.flows[direction];
         if (!flow.pending.empty()) {
+          // A delayed chunk is not polled for; the thread wakes every kPollMillis.
+          if (flow.held_until && now < *flow.held_until) continue;
           polls.push_back({flow.to, POLLOUT, 0});
         } else if (!flow.ended) {
           polls.push_back({flow.from, POLLIN, 0});
@@ -190,6 +211,18 @@ void TcpFaultProxy::accept_connections() {
 
 bool TcpFaultProxy::pump(Connection& connection, int direction) {
   auto& flow = connection.flows[direction];
+  if (connection.dropping) {
+    // The black hole: read and discard, until one side gives up.
+    char buffer[kReadChunk];
+    const ssize_t n = ::recv(flow.from, buffer, sizeof buffer, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return true;
+    if (n <= 0) {
+      close_connection(connection, /*reset=*/false);
+      return true;
+    }
+    bytes_dropped_ += static_cast<std::uint64_t>(n);
+    return true;
+  }
   if (flow.pending.empty()) {
     char buffer[kReadChunk];
     const ssize_t n = ::recv(flow.from, buffer, sizeof buffer, 0);
@@ -198,6 +231,12 @@ bool TcpFaultProxy::pump(Connection& connection, int direction) {
       flow.ended = true;
     } else {
       flow.pending.append(buffer, static_cast<std::size_t>(n));
+      flow.held_until.reset();
+      if (const auto delay = draw_delay()) {
+        flow.held_until = Clock::now() + *delay;
+        ++chunks_delayed_;
+        return true;
+      }
     }
   } else {
     std::size_t allowed = flow.pending.size();
@@ -249,6 +288,13 @@ void TcpFaultProxy::apply_fault(Connection& connection) {
       connection.stalled_until = Clock::now() + fault.stall_for;
       ++stalls_in_progress_;
       break;
+    case FaultAction::drop:
+      connection.dropping = true;
+      for (auto& flow : connection.flows) {
+        bytes_dropped_ += flow.pending.size();
+        flow.pending.clear();
+      }
+      break;
   }
 }
 
@@ -265,6 +311,7 @@ void TcpFaultProxy::close_connection(Connection& connection, bool reset) {
     faults_.push_front(*connection.fault);
     connection.fault.reset();
   }
+  for (auto& flow : connection.flows) bytes_dropped_ += flow.pending.size();
   for (const int fd : {connection.device, connection.server}) {
     if (reset) {
       const ::linger abort{1, 0};

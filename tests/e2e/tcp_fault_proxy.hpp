@@ -8,6 +8,13 @@
 //             the peer sees a message end in the middle
 //   stall     forward N bytes in one direction, then forward nothing either
 //             way for a while (or until release_stalls()), then carry on
+//   drop      forward N bytes in one direction, then silently discard every
+//             byte either way, closing nothing (a connection a mobile network
+//             lost without telling anyone): the peers notice only by their
+//             own timeouts; when one side gives up, the proxy closes both
+//
+// set_delays() adds a seeded random delay to every chunk either way (a slow,
+// jittery link); order is kept and no byte is lost.
 //
 // Faults are queued: each new connection takes the next fault in the queue
 // and connections beyond the queue pass through. A connection that ends
@@ -25,12 +32,14 @@
 #include <deque>
 #include <list>
 #include <mutex>
+#include <optional>
+#include <random>
 #include <string>
 #include <thread>
 
 namespace casefile::e2e {
 
-enum class FaultAction { cut, truncate, stall };
+enum class FaultAction { cut, truncate, stall, drop };
 enum class Direction { to_server, to_device };
 
 struct Fault {
@@ -60,6 +69,10 @@ class TcpFaultProxy {
   void cut_all();
   // Ends every stall now.
   void release_stalls();
+  // From now, each chunk read (either way, every connection) is held for a
+  // random time in [fewest, most] before it is forwarded; the delays are
+  // drawn from `seed`. Zero for both ends the delays.
+  void set_delays(std::chrono::milliseconds fewest, std::chrono::milliseconds most, std::uint64_t seed);
 
   std::size_t faults_pending() const;
   std::size_t faults_applied() const { return faults_applied_; }
@@ -67,6 +80,11 @@ class TcpFaultProxy {
   std::size_t connections_accepted() const { return connections_accepted_; }
   // Bytes forwarded in both directions over every connection so far.
   std::uint64_t bytes_forwarded() const { return bytes_forwarded_; }
+  // Bytes read and discarded: those a drop swallowed, and those a cut or a
+  // truncate was holding.
+  std::uint64_t bytes_dropped() const { return bytes_dropped_; }
+  // Chunks held back by set_delays().
+  std::size_t chunks_delayed() const { return chunks_delayed_; }
 
  private:
   struct Connection;
@@ -76,6 +94,8 @@ class TcpFaultProxy {
   bool pump(Connection& connection, int direction);
   void apply_fault(Connection& connection);
   void close_connection(Connection& connection, bool reset);
+  // A delay drawn for the next chunk, or none when delays are off.
+  std::optional<std::chrono::milliseconds> draw_delay();
 
   int listener_ = -1;
   unsigned short port_ = 0;
@@ -87,9 +107,14 @@ class TcpFaultProxy {
   std::atomic<std::size_t> stalls_in_progress_{0};
   std::atomic<std::size_t> connections_accepted_{0};
   std::atomic<std::uint64_t> bytes_forwarded_{0};
+  std::atomic<std::uint64_t> bytes_dropped_{0};
+  std::atomic<std::size_t> chunks_delayed_{0};
   mutable std::mutex mutex_;
-  std::deque<Fault> faults_;           // REQUIRES: mutex_ is held
-  std::list<Connection> connections_;  // the proxy thread's only
+  std::deque<Fault> faults_;                   // REQUIRES: mutex_ is held
+  std::chrono::milliseconds fewest_delay_{0};  // REQUIRES: mutex_ is held
+  std::chrono::milliseconds most_delay_{0};    // REQUIRES: mutex_ is held
+  std::mt19937_64 delay_random_;               // REQUIRES: mutex_ is held
+  std::list<Connection> connections_;          // the proxy thread's only
   std::thread thread_;
 };
 

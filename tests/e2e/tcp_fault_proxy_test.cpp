@@ -14,6 +14,7 @@
 #include <future>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 namespace casefile::e2e {
 namespace {
@@ -218,6 +219,75 @@ TEST(TcpFaultProxy, StallHoldsEveryByteUntilReleasedThenDeliversTheRest) {
   EXPECT_TRUE(at_server.bytes == sent) << at_server.bytes.size() << " bytes arrived";
   EXPECT_EQ(at_server.ending, Ending::end_of_stream);
   EXPECT_EQ(proxy.stalls_in_progress(), 0u);
+}
+
+TEST(TcpFaultProxy, DropSwallowsEveryByteBothWaysAndClosesNothingUntilASideGivesUp) {
+  Upstream upstream;
+  TcpFaultProxy proxy(upstream.port());
+  proxy.queue_fault({FaultAction::drop, Direction::to_server, 5'000, {}});
+  const std::string reply = "an answer that must never arrive";
+  // The server reads exactly what got through, answers, then reads to the end.
+  auto served = upstream.serve_next([&](int fd) {
+    std::string head(5'000, '\0');
+    std::size_t got = 0;
+    while (got < head.size()) {
+      const ssize_t n = ::recv(fd, head.data() + got, head.size() - got, 0);
+      if (n <= 0) throw std::runtime_error("upstream: the first 5,000 bytes did not arrive");
+      got += static_cast<std::size_t>(n);
+    }
+    send_all(fd, reply);
+    Received rest = read_until_end(fd);
+    rest.bytes = head + rest.bytes;
+    return rest;
+  });
+  const int client = connect_to(proxy.port());
+  const std::string sent = pattern(80'000);
+  ASSERT_TRUE(send_all(client, sent));
+  // Everything past the count, and the whole answer, went into the hole.
+  ASSERT_TRUE(eventually([&] { return proxy.bytes_dropped() == sent.size() - 5'000 + reply.size(); }))
+      << proxy.bytes_dropped() << " bytes dropped";
+  EXPECT_EQ(proxy.bytes_forwarded(), 5'000u);
+  EXPECT_EQ(proxy.faults_applied(), 1u);
+  // The device gives up: only then are both sides closed, cleanly.
+  ::shutdown(client, SHUT_WR);
+  const Received at_client = read_until_end(client);
+  ::close(client);
+  const Received at_server = served.get();
+  EXPECT_EQ(at_client.bytes, "");
+  EXPECT_EQ(at_client.ending, Ending::end_of_stream);
+  EXPECT_EQ(at_server.bytes, sent.substr(0, 5'000));
+  EXPECT_EQ(at_server.ending, Ending::end_of_stream);
+}
+
+TEST(TcpFaultProxy, DelaysHoldEveryChunkYetDeliverEveryByteInOrderBothWays) {
+  Upstream upstream;
+  TcpFaultProxy proxy(upstream.port());
+  constexpr auto kFewest = 20ms;
+  proxy.set_delays(kFewest, 60ms, 42);
+  auto echoed = upstream.serve_next([](int fd) {
+    Received received = read_until_end(fd);
+    send_all(fd, received.bytes);
+    return received.ending;
+  });
+  const auto started = std::chrono::steady_clock::now();
+  const int client = connect_to(proxy.port());
+  const std::string sent = pattern(200'000);
+  std::thread sender([&] {
+    send_all(client, sent);
+    ::shutdown(client, SHUT_WR);
+  });
+  const Received back = read_until_end(client);
+  const auto took = std::chrono::steady_clock::now() - started;
+  sender.join();
+  ::close(client);
+  EXPECT_EQ(echoed.get(), Ending::end_of_stream);
+  EXPECT_EQ(back.ending, Ending::end_of_stream);
+  EXPECT_TRUE(back.bytes == sent) << back.bytes.size() << " bytes came back";
+  EXPECT_EQ(proxy.bytes_forwarded(), 2 * sent.size());
+  EXPECT_EQ(proxy.bytes_dropped(), 0u);
+  // At least one chunk each way was held, each for at least kFewest.
+  EXPECT_GE(proxy.chunks_delayed(), 2u);
+  EXPECT_GE(took, 2 * kFewest);
 }
 
 TEST(TcpFaultProxy, AFaultAShortConnectionNeverReachesWaitsForTheNextConnection) {

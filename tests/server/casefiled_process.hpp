@@ -6,10 +6,12 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -17,6 +19,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -144,12 +147,20 @@ class TlsClient {
 // casefiled, started from the instance config on a free port with extra
 // flags; killed (SIGKILL) on destruction if still running. `port`, when not
 // 0, is the port to listen on instead (a restart where a killed one was, so
-// that enrolled devices find it again).
+// that enrolled devices find it again). `file_size_limit`, when given, is
+// the soft RLIMIT_FSIZE of the child (a disk that is full: no file it
+// writes may grow past that many bytes); the hard limit is left, so that
+// prlimit() can lift it while the server runs.
 class CasefiledProcess {
  public:
   CasefiledProcess(std::filesystem::path config, std::filesystem::path log_file, crypto::Sha256Digest pin,
-                   std::vector<std::string> flags = {}, unsigned short port = 0)
-      : config_(std::move(config)), log_file_(std::move(log_file)), pin_(pin), flags_(std::move(flags)) {
+                   std::vector<std::string> flags = {}, unsigned short port = 0,
+                   std::optional<std::uint64_t> file_size_limit = std::nullopt)
+      : config_(std::move(config)),
+        log_file_(std::move(log_file)),
+        pin_(pin),
+        flags_(std::move(flags)),
+        file_size_limit_(file_size_limit) {
     for (int attempt = 0; attempt < 5; ++attempt) {
       port_ = port != 0 ? port : pick_free_port();
       spawn();
@@ -174,6 +185,7 @@ class CasefiledProcess {
   CasefiledProcess& operator=(const CasefiledProcess&) = delete;
 
   unsigned short port() const { return port_; }
+  pid_t pid() const { return pid_; }
   void signal(int number) { ::kill(pid_, number); }
   std::string log() const { return read_file(log_file_); }
 
@@ -230,6 +242,12 @@ class CasefiledProcess {
       const int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
       if (log < 0 || null < 0 || ::dup2(log, STDERR_FILENO) < 0 || ::dup2(null, STDOUT_FILENO) < 0)
         _exit(126);
+      if (file_size_limit_) {
+        rlimit limit{};
+        if (::getrlimit(RLIMIT_FSIZE, &limit) != 0) _exit(126);
+        limit.rlim_cur = std::min<rlim_t>(*file_size_limit_, limit.rlim_max);
+        if (::setrlimit(RLIMIT_FSIZE, &limit) != 0) _exit(126);
+      }
       ::execv(argv[0], argv.data());
       _exit(127);
     }
@@ -263,6 +281,7 @@ class CasefiledProcess {
   std::filesystem::path log_file_;
   crypto::Sha256Digest pin_;
   std::vector<std::string> flags_;
+  std::optional<std::uint64_t> file_size_limit_;
   unsigned short port_ = 0;
   pid_t pid_ = -1;
   bool exited_ = true;

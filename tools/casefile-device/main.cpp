@@ -2,6 +2,8 @@
 // device library (docs/casefile-device.md). Exit codes: 0 ok, 1 failed,
 // 2 usage, 3 wrong passphrase, 4 locked out or no device, 5 server
 // unreachable, 6 wiped by order, 7 enrolment still pending.
+#include <signal.h>
+
 #include <algorithm>
 #include <exception>
 #include <iostream>
@@ -37,6 +39,9 @@ int run(const Options& options) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A replica that may grow no more (RLIMIT_FSIZE) fails its write with
+  // EFBIG, reported as "full", instead of killing the command.
+  ::signal(SIGXFSZ, SIG_IGN);
   const std::vector<std::string> arguments(argv + 1, argv + argc);
   auto parsed = parse_arguments(arguments);
   if (auto* usage = std::get_if<UsageError>(&parsed)) {

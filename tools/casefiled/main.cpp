@@ -363,6 +363,9 @@ int serve(const std::vector<std::string>& arguments) {
 
 int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);  // a peer that vanished is an error code, not a death
+  // A file that may grow no more (RLIMIT_FSIZE) fails the write with EFBIG,
+  // answered storage_full, instead of killing the server.
+  ::signal(SIGXFSZ, SIG_IGN);
   std::vector<std::string> arguments(argv + 1, argv + argc);
   for (const auto& argument : arguments) {
     if (argument == "--help" || argument == "-h") {

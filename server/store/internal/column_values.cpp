@@ -58,6 +58,10 @@ Result<sync::RecordState> state_created_by(const sync::RecordKey& key, crypto::B
 }
 
 Error store_unavailable(const Error& database_error) {
+  if (database_error.code == "full") {
+    return make_error("storage_full", "the server store cannot grow (disk full or file size limit): " +
+                                          database_error.message);
+  }
   return make_error("store_unavailable",
                     "the server store failed (" + database_error.code + "): " + database_error.message);
 }

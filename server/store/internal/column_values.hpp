@@ -58,7 +58,8 @@ Result<sync::LogEntry> decode_log_entry(std::uint64_t sequence, crypto::ByteView
 // Errors: "store_corrupt" (the change does not decode or is another record's).
 Result<sync::RecordState> state_created_by(const sync::RecordKey& key, crypto::ByteView change_bytes);
 
-// "store_unavailable", naming the failed step and the database's own code.
+// "store_unavailable", naming the failed step and the database's own code;
+// "storage_full" when the database could not grow ("full").
 Error store_unavailable(const Error& database_error);
 Error store_corrupt(const char* what);
 
