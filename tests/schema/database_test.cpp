@@ -3,21 +3,24 @@
 #include "schema/database.hpp"
 
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/resource.h>
 
 #include <string>
 
 #include "crypto/random.hpp"
 #include "schema/migrations.hpp"
 #include "tests/schema/notes_table.hpp"
+#include "tests/support/child_process.hpp"
 #include "tests/support/scratch_directory.hpp"
 
 namespace casefile::schema {
 namespace {
 
+using test_support::ScratchDirectory;
 using testing::count_notes;
 using testing::create_notes_table;
 using testing::insert_note;
-using test_support::ScratchDirectory;
 
 class DatabaseTest : public ::testing::Test {
  protected:
@@ -193,6 +196,41 @@ TEST_F(DatabaseTest, FullDatabaseReportsFullAndKeepsTheLastCommit) {
   EXPECT_EQ(count_notes(*database_), 1);
   ASSERT_TRUE(database_->execute("PRAGMA max_page_count = 1000000").ok());
   EXPECT_TRUE(insert_note(*database_, 3, *body).ok());
+}
+
+TEST_F(DatabaseTest, AFileSizeLimitReportsFullAndKeepsTheLastCommit) {
+  // RLIMIT_FSIZE makes a write past it fail with EFBIG, which SQLite
+  // reports as SQLITE_IOERR_WRITE: it must read "full" as well. In a child
+  // process, which ignores SIGXFSZ as casefiled and casefile-device do.
+  ASSERT_TRUE(insert_note(*database_, 1, crypto::as_bytes("committed before the limit")).ok());
+  database_.reset();
+  const std::uint64_t limit = std::filesystem::file_size(path_) + 64 * 1024;
+  test_support::ChildProcess child([&](int progress) {
+    ::signal(SIGXFSZ, SIG_IGN);
+    rlimit file_size{};
+    ::getrlimit(RLIMIT_FSIZE, &file_size);
+    file_size.rlim_cur = limit;
+    if (::setrlimit(RLIMIT_FSIZE, &file_size) != 0) return test_support::report_progress(progress, 'l');
+    auto opened = Database::open(path_, key_);
+    if (!opened.ok()) return test_support::report_progress(progress, 'o');
+    const auto body = crypto::random_bytes(700);
+    Status status;
+    {
+      auto transaction = opened->begin();
+      for (int i = 0; i < 1000 && status.ok(); ++i) status = insert_note(*opened, 2, *body);
+      if (status.ok()) status = transaction->commit();
+    }
+    test_support::report_progress(progress, status.ok() ? 'n' : status.error().code == "full" ? 'F' : 'x');
+  });
+  EXPECT_EQ(child.read_progress(), 'F');
+  child.kill_and_wait();
+  auto reopened = Database::open(path_, key_);
+  ASSERT_TRUE(reopened.ok()) << reopened.error().message;
+  EXPECT_EQ(count_notes(*reopened), 1);
+  EXPECT_EQ(testing::query_int64(*reopened,
+                                 "SELECT count(*) FROM pragma_integrity_check WHERE "
+                                 "integrity_check = 'ok'"),
+            1);
 }
 
 TEST_F(DatabaseTest, SecondWriterGetsBusyWhileFirstHoldsTheWriteLock) {
