@@ -422,8 +422,7 @@ BodyStart AttachmentEndpoints::patch(const Request& request) {
     }
   }
   auto lease = lock_upload(upload->upload_id);
-  if (!lease.ok())
-    return lease.error().code == "upload_not_found" ? upload_refusal(lease.error()) : failure(lease.error());
+  if (!lease.ok()) return upload_refusal(lease.error());  // removed meanwhile: 404
   if (!*lease) return tus_error(409, "upload_busy", "another PATCH of this upload is in progress");
   const std::string holder = **lease;
   // The row as it is under the lease: another instance may have moved it on.
@@ -533,7 +532,7 @@ Response AttachmentEndpoints::terminate(const Request& request) {
     upload = **found;
   }
   auto lease = lock_upload(upload->upload_id);
-  if (!lease.ok()) return failure(lease.error());
+  if (!lease.ok()) return upload_refusal(lease.error());  // removed meanwhile: 404
   if (!*lease) return tus_error(409, "upload_busy", "a PATCH of this upload is in progress");
   files_.remove_upload(upload->upload_id);
   Status removed = uploads_.remove(upload->upload_id);  // the lease goes with the row
