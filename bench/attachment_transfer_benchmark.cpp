@@ -1,8 +1,19 @@
-// Attachment transfer through the whole server: one device uploads a 1 GiB
-// attachment to a real casefiled over pinned TLS on loopback (tus PATCH
-// requests of 8 MiB, each streamed to disk and fsynced), then downloads it
-// with 8 MiB range GETs (streamed from the file). casefiled's peak RSS
-// (VmHWM) is read before and after: it must not grow with the file.
+// Attachment transfer through the whole server, and through the real device
+// library, of a 1 GiB attachment over pinned TLS on loopback (issue #8).
+//
+// casefiled: one in-process client uploads it to a real casefiled with tus
+// PATCH requests of 8 MiB (each streamed to disk and fsynced), then downloads
+// it with 8 MiB range GETs (streamed from the file; the client reads each body
+// straight from TLS into one reused buffer, as the baseline does). casefiled's
+// peak RSS (VmHWM) is read before and after: it must not grow with the file.
+//
+// Device: `casefile-device` child processes (the real FieldDevice, SQLCipher
+// replica, SyncClient and HttpsClient) attach (encrypt) a file, sync (push the
+// record, upload the ciphertext) and fetch (download, check SHA-256, decrypt)
+// it, once with a 1 MiB file and once with the full size. Each process's
+// VmHWM is polled from /proc while it runs: flat means the same for both
+// sizes. Device MiB/s is the extra bytes over the extra seconds of the large
+// run, so the fixed cost of a command (scrypt unlock, sign-in) cancels out.
 //
 // Baseline, same run: raw TLS on loopback with the same certificate, key and
 // negotiated cipher, in-process (one Beast/Asio TLS connection pushing the
@@ -10,6 +21,7 @@
 //
 // `attachment_transfer_benchmark [--bytes N]` (default 1 GiB; tools/run-benchmarks
 // passes Google Benchmark flags, which are ignored).
+#include <boost/asio/read.hpp>
 #include <boost/asio/ssl.hpp>
 #include <chrono>
 #include <cstdio>
@@ -21,6 +33,8 @@
 #include "crypto/tls_context.hpp"
 #include "server/access/sqlcipher_control_store.hpp"
 #include "server/instance.hpp"
+#include "sync/device_authentication.hpp"
+#include "tests/e2e/e2e_fixture.hpp"
 #include "tests/server/attachments/tus_client.hpp"
 #include "tests/support/scratch_directory.hpp"
 
@@ -53,25 +67,102 @@ double peak_rss_mib(const std::string& pid) {
   return 0;
 }
 
-// One row of the table: a measure, casefiled's figure, the baseline's.
+// One row of the table: a measure, its figure, the baseline's.
 struct Row {
   std::string measure;
-  double casefiled = 0;
+  double value = 0;
   double baseline = 0;  // 0: no baseline for this row
 };
 
 void print_table(const std::vector<Row>& rows) {
-  std::printf("| %-36s | %12s | %12s | %7s |\n", "measure", "casefiled", "raw TLS", "ratio");
-  std::printf("|%s|%s|%s|%s|\n", std::string(38, '-').c_str(), std::string(14, '-').c_str(),
-              std::string(14, '-').c_str(), std::string(9, '-').c_str());
+  std::printf("| %-50s | %10s | %10s | %7s |\n", "measure", "value", "raw TLS", "ratio");
+  std::printf("|%s|%s|%s|%s|\n", std::string(52, '-').c_str(), std::string(12, '-').c_str(),
+              std::string(12, '-').c_str(), std::string(9, '-').c_str());
   for (const Row& row : rows) {
     if (row.baseline > 0) {
-      std::printf("| %-36s | %12.1f | %12.1f | %7.2f |\n", row.measure.c_str(), row.casefiled, row.baseline,
-                  row.casefiled / row.baseline);
+      std::printf("| %-50s | %10.1f | %10.1f | %7.2f |\n", row.measure.c_str(), row.value, row.baseline,
+                  row.value / row.baseline);
     } else {
-      std::printf("| %-36s | %12.1f | %12s | %7s |\n", row.measure.c_str(), row.casefiled, "", "");
+      std::printf("| %-50s | %10.1f | %10s | %7s |\n", row.measure.c_str(), row.value, "", "");
     }
   }
+}
+
+// One casefile-device command: how long it took and its peak RSS, polled
+// from /proc while it ran.
+struct DeviceRun {
+  double seconds = 0;
+  double peak_rss_mib = 0;
+  boost::json::object answer;
+};
+
+DeviceRun run_device(e2e::E2eDevice& device, const std::vector<std::string>& arguments) {
+  const auto started = Clock::now();
+  auto process = device.start(arguments);
+  const std::string pid = std::to_string(process->pid());
+  DeviceRun run;
+  while (process->running()) {
+    run.peak_rss_mib = std::max(run.peak_rss_mib, peak_rss_mib(pid));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const auto result = process->wait(std::chrono::hours(1));
+  run.seconds = seconds_since(started);
+  run.answer = result.json();
+  if (result.exit_code != 0) throw std::runtime_error(result.describe());
+  return run;
+}
+
+// A file of `size` bytes, `block` repeated.
+fs::path plaintext_file(const fs::path& path, const std::string& block, std::uint64_t size) {
+  std::ofstream out(path, std::ios::binary);
+  for (std::uint64_t written = 0; written < size; written += block.size()) {
+    out.write(block.data(),
+              static_cast<std::streamsize>(std::min<std::uint64_t>(block.size(), size - written)));
+  }
+  if (!out.flush()) throw std::runtime_error("cannot write " + path.string());
+  return path;
+}
+
+// Attach, sync (upload) and fetch (download, decrypt) of one file.
+struct DeviceTransfer {
+  DeviceRun attach;
+  DeviceRun sync;
+  DeviceRun fetch;
+};
+
+DeviceTransfer device_transfer(e2e::E2eDevice& device, const std::string& case_id, const fs::path& file,
+                               const fs::path& output) {
+  DeviceTransfer transfer;
+  transfer.attach = run_device(device, {"attach", "--case", case_id, "--file", file.string(), "--category",
+                                        "audio", "--name", "interview.ogg"});
+  const std::string record(transfer.attach.answer.at("record").as_string());
+  transfer.sync = run_device(device, {"sync"});
+  transfer.fetch = run_device(device, {"fetch", "--record", record, "--out", output.string()});
+  require(fs::file_size(output) == fs::file_size(file), "fetched size");
+  fs::remove(output);
+  return transfer;
+}
+
+// A casefile-device of `user`, made, enrolled through casefiled and certified.
+std::unique_ptr<e2e::E2eDevice> enrolled_device(e2e::CommandRunner& runner, const fs::path& directory,
+                                                AccessAdministration& administration,
+                                                const crypto::Ed25519PrivateKey& authority,
+                                                const InstanceSummary& summary, unsigned short port) {
+  auto device = std::make_unique<e2e::E2eDevice>(directory, "bench-device", "amina", runner);
+  device->set_id(std::string(device->ok({"init"}).at("device_id").as_string()));
+  const auto code = administration.create_enrolment_code("amina", std::chrono::minutes(15)).value().text;
+  const auto payload = sync::enrolment_payload("https://127.0.0.1:" + std::to_string(port),
+                                               summary.tls_spki_pin, summary.authority_fingerprint, code);
+  auto enrolling = device->start({"enrol", boost::json::serialize(payload), "--wait", "120"});
+  const auto device_id = sync::parse_id<sync::DeviceId>(device->id());
+  require(device_id.has_value(), "device id");
+  // Certified as soon as its enrolment reaches casefiled.
+  while (!administration.certify_device(*device_id, authority).ok()) {
+    require(enrolling->running(), "the enrolment ended before it was certified");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  require(enrolling->wait().exit_code == 0, "enrol");
+  return device;
 }
 
 // The same 8 MiB of random bytes repeated: the attachment's "ciphertext".
@@ -93,6 +184,29 @@ Content make_content(std::uint64_t size) {
   const auto digest = hash.finish();
   content.sha256_hex = crypto::to_hex(crypto::ByteView(digest.data(), digest.size()));
   return content;
+}
+
+// GET of bytes [first, last] of `target`: the header through Beast, the body
+// read straight from TLS into `body` (reused), as the raw TLS baseline reads.
+// Returns the body's size.
+std::uint64_t read_range(TlsClient& client, const std::string& target, const std::string& token,
+                         std::uint64_t first, std::uint64_t last, std::vector<char>& body) {
+  const std::string request = "GET " + target + " HTTP/1.1\r\nHost: casefiled\r\nAuthorization: Bearer " +
+                              token + "\r\nRange: bytes=" + std::to_string(first) + "-" +
+                              std::to_string(last) + "\r\n\r\n";
+  if (auto error = client.write(request)) throw std::runtime_error("write failed: " + error.message());
+  http::response_parser<http::empty_body> parser;
+  parser.body_limit(boost::none);
+  beast::error_code error;
+  http::read_header(client.stream(), client.buffer(), parser, error);
+  require(!error && parser.get().result_int() == 206u && parser.content_length(), "range GET");
+  std::uint64_t remaining = *parser.content_length();
+  require(remaining <= body.size(), "range larger than asked");
+  const std::size_t buffered = net::buffer_copy(net::buffer(body.data(), remaining), client.buffer().data());
+  client.buffer().consume(buffered);
+  net::read(client.stream(), net::buffer(body.data() + buffered, remaining - buffered), error);
+  require(!error, "range body: " + error.message());
+  return remaining;
 }
 
 // Raw TLS: a server thread reads `size` bytes then writes them back; the
@@ -197,16 +311,41 @@ int run(std::uint64_t size) {
   std::cerr << "downloading\n";
   const auto download_started = Clock::now();
   std::uint64_t downloaded = 0;
+  std::vector<char> body(kChunk);
   for (std::uint64_t offset = 0; offset < size; offset += kChunk) {
     const std::uint64_t last = std::min<std::uint64_t>(offset + kChunk, size) - 1;
-    const auto answer = send(client, "GET", target, device.token, {},
-                             "Range: bytes=" + std::to_string(offset) + "-" + std::to_string(last) + "\r\n");
-    require(answer.result_int() == 206u, "range GET");
-    downloaded += answer.body().size();
+    downloaded += read_range(client, target, device.token, offset, last, body);
   }
   const double download_seconds = seconds_since(download_started);
   require(downloaded == size, "downloaded size");
+
   const double rss_after_download = peak_rss_mib(pid);
+
+  std::cerr << "device: enrol\n";
+  e2e::CommandRunner runner(directory.path() / "commands");
+  auto field_device = enrolled_device(runner, directory.path() / "device", administration, authority, summary,
+                                      casefiled.port());
+  const std::string device_case(
+      field_device
+          ->ok({"case", "new", "--set", "stage=investigation", "--set", "province=North", "--set",
+                "channel=duty_lawyer", "--set", "opened_on=2026-11-01"})
+          .at("case_id")
+          .as_string());
+  field_device->ok({"sync"});
+  constexpr std::uint64_t kSmall = 1024 * 1024;
+  std::cerr << "device: 1 MiB\n";
+  const auto small = device_transfer(*field_device, device_case,
+                                     plaintext_file(directory.path() / "small.ogg", content.block, kSmall),
+                                     directory.path() / "small.out");
+  std::cerr << "device: " << size / (1024 * 1024) << " MiB\n";
+  const fs::path large_file = plaintext_file(directory.path() / "large.ogg", content.block, size);
+  const auto large = device_transfer(*field_device, device_case, large_file, directory.path() / "large.out");
+  fs::remove(large_file);
+  const double rss_after_device = peak_rss_mib(pid);
+  // The extra bytes over the extra seconds: a command's fixed cost cancels out.
+  auto device_rate = [&](const DeviceRun& small_run, const DeviceRun& large_run) {
+    return mebibytes_per_second(size - kSmall, large_run.seconds - small_run.seconds);
+  };
 
   std::cerr << "raw TLS baseline\n";
   const auto [raw_upload, raw_download] =
@@ -214,12 +353,26 @@ int run(std::uint64_t size) {
               summary.tls_spki_pin, content);
   std::printf("attachment of %.0f MiB, PATCH and range GET of %zu MiB\n\n", size / (1024.0 * 1024.0),
               kChunk / (1024 * 1024));
-  print_table(
-      {{"upload MiB/s (tus PATCH, fsync each)", mebibytes_per_second(size, upload_seconds), raw_upload},
-       {"download MiB/s (range GETs)", mebibytes_per_second(size, download_seconds), raw_download},
-       {"casefiled VmHWM MiB before", rss_before, 0},
-       {"casefiled VmHWM MiB after upload", rss_after_upload, 0},
-       {"casefiled VmHWM MiB after download", rss_after_download, 0}});
+  const std::string mib = std::to_string(size / (1024 * 1024)) + " MiB";
+  print_table({
+      {"casefiled upload MiB/s (tus PATCH, fsync each)", mebibytes_per_second(size, upload_seconds),
+       raw_upload},
+      {"casefiled download MiB/s (range GETs)", mebibytes_per_second(size, download_seconds), raw_download},
+      {"device attach MiB/s (encrypt to its directory)", device_rate(small.attach, large.attach), 0},
+      {"device sync MiB/s (tus upload of the ciphertext)", device_rate(small.sync, large.sync), raw_upload},
+      {"device fetch MiB/s (download, SHA-256, decrypt)", device_rate(small.fetch, large.fetch),
+       raw_download},
+      {"casefiled VmHWM MiB before", rss_before, 0},
+      {"casefiled VmHWM MiB after upload", rss_after_upload, 0},
+      {"casefiled VmHWM MiB after download", rss_after_download, 0},
+      {"casefiled VmHWM MiB after the device's runs", rss_after_device, 0},
+      {"casefile-device attach VmHWM MiB, 1 MiB file", small.attach.peak_rss_mib, 0},
+      {"casefile-device attach VmHWM MiB, " + mib, large.attach.peak_rss_mib, 0},
+      {"casefile-device sync VmHWM MiB, 1 MiB file", small.sync.peak_rss_mib, 0},
+      {"casefile-device sync VmHWM MiB, " + mib, large.sync.peak_rss_mib, 0},
+      {"casefile-device fetch VmHWM MiB, 1 MiB file", small.fetch.peak_rss_mib, 0},
+      {"casefile-device fetch VmHWM MiB, " + mib, large.fetch.peak_rss_mib, 0},
+  });
   return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
@@ -33,6 +34,8 @@ namespace {
 constexpr std::string_view kUserAgent = "casefile-device/1";
 // How much of a body file or response file is in memory at once.
 constexpr std::size_t kFilePieceBytes = 256 * 1024;
+// How much of a downloaded attachment is in memory at once (dev-att, issue #8).
+constexpr std::size_t kResponsePieceBytes = 1024 * 1024;
 
 bool equal_ignoring_case(std::string_view left, std::string_view right) {
   if (left.size() != right.size()) return false;
@@ -301,6 +304,37 @@ struct HttpsClient::Connection {
       if (file->get() < 0) return make_error("io_error", "cannot open the response file");
       position = result.status == 206 ? request.response_file_offset : 0;
     }
+    // --- attachment download body (dev-att, issue #8) ---
+    // A file answer of known length is read straight from the TLS stream in
+    // large pieces, after the bytes the header read already buffered:
+    // Beast's parser would run its read chain once per TLS record, and that
+    // chain, not TLS, bounded the download (docs/benchmarks.md, "Attachments").
+    if (into_file && parser.content_length()) {
+      std::uint64_t remaining = *parser.content_length();
+      if (remaining > request.response_file_limit)
+        return make_error("response_too_large", "the response is over the client's limit");
+      std::vector<char> piece(kResponsePieceBytes);
+      while (remaining > 0) {
+        const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(piece.size(), remaining));
+        std::size_t got = net::buffer_copy(net::buffer(piece.data(), want), buffer.data());
+        buffer.consume(got);
+        if (got == 0) {
+          beast::get_lowest_layer(*stream).expires_after(read_timeout);
+          read =
+              run([&](auto handler) { net::async_read(*stream, net::buffer(piece.data(), want), handler); },
+                  read_timeout);
+          if (read) return read_error(read);
+          got = want;
+        }
+        if (!write_all_at(file->get(), piece.data(), got, position))
+          return make_error("io_error", "cannot write the response file");
+        position += got;
+        result.file_bytes += got;
+        remaining -= got;
+      }
+      return finish_response_file(result, *file, position, parser.get().keep_alive());
+    }
+    // --- end of attachment download body ---
     std::vector<char> piece(kFilePieceBytes);
     while (!parser.is_done()) {
       parser.get().body().data = piece.data();
@@ -323,13 +357,20 @@ struct HttpsClient::Connection {
       }
       if (read) return read_error(read);
     }
-    if (into_file) {
-      if (result.status == 200 && ::ftruncate(file->get(), static_cast<off_t>(position)) != 0)
-        return make_error("io_error", "cannot cut the response file");
-      if (!file->close()) return make_error("io_error", "cannot write the response file");
-    }
+    if (into_file) return finish_response_file(result, *file, position, parser.get().keep_alive());
     if (!parser.get().keep_alive()) close();
     return result;
+  }
+
+  // A 200 is the whole entity: the file is cut to it. Closes the connection
+  // unless the answer kept it alive.
+  Result<HttpsResponse> finish_response_file(HttpsResponse& result, FileDescriptor& file,
+                                             std::uint64_t position, bool keep_alive) {
+    if (result.status == 200 && ::ftruncate(file.get(), static_cast<off_t>(position)) != 0)
+      return make_error("io_error", "cannot cut the response file");
+    if (!file.close()) return make_error("io_error", "cannot write the response file");
+    if (!keep_alive) close();
+    return std::move(result);
   }
 
   static bool write_all_at(int descriptor, const char* data, std::size_t size, std::uint64_t position) {

@@ -122,10 +122,12 @@ Response upload_state(unsigned status, const UploadRow& upload, std::uint64_t of
 // Appends one PATCH body to the upload's file (tus core + checksum).
 class AttachmentEndpoints::UploadSink final : public BodySink {
  public:
-  UploadSink(AttachmentEndpoints& endpoints, UploadRow upload, DeviceContext caller,
+  UploadSink(AttachmentEndpoints& endpoints, UploadRow upload, std::string lease_holder, DeviceContext caller,
              std::unique_ptr<FileDescriptor> file, std::optional<crypto::Sha256Digest> checksum)
       : endpoints_(endpoints),
         upload_(std::move(upload)),
+        lease_holder_(std::move(lease_holder)),
+        lease_renewed_ms_(endpoints_.clock_()),
         caller_(std::move(caller)),
         file_(std::move(file)),
         checksum_(checksum) {}
@@ -147,7 +149,7 @@ class AttachmentEndpoints::UploadSink final : public BodySink {
     }
     if (checksum_) hash_.update(crypto::as_bytes(piece));
     received_ += piece.size();
-    return std::nullopt;
+    return renew_lease();
   }
 
   Response finish() override {
@@ -157,6 +159,7 @@ class AttachmentEndpoints::UploadSink final : public BodySink {
   }
 
   void abort() override {
+    if (released_) return;  // answered already (a lost lease): the file is not ours
     // tus core keeps what arrived; with a checksum nothing can be trusted.
     if (checksum_) {
       discard();
@@ -191,7 +194,25 @@ class AttachmentEndpoints::UploadSink final : public BodySink {
     if (released_) return;
     released_ = true;
     file_.reset();
-    endpoints_.unlock_upload(upload_.upload_id);
+    endpoints_.unlock_upload(upload_.upload_id, lease_holder_);
+  }
+
+  // Keeps the lease while the body arrives. A lease lost (this PATCH stalled
+  // past it and another request took the upload) ends this PATCH without
+  // touching the file, which is the other request's now.
+  std::optional<Response> renew_lease() {
+    const std::int64_t now = endpoints_.clock_();
+    const auto lease_ms = static_cast<std::int64_t>(endpoints_.options_.upload_lease.count()) * 1000;
+    if (now - lease_renewed_ms_ < lease_ms / 3) return std::nullopt;
+    auto renewed = endpoints_.uploads_.take_lease(upload_.upload_id, lease_holder_, now, now + lease_ms);
+    if (renewed.ok() && *renewed) {
+      lease_renewed_ms_ = now;
+      return std::nullopt;
+    }
+    file_.reset();
+    released_ = true;
+    if (!renewed.ok()) return failure(renewed.error());
+    return tus_error(409, "upload_busy", "the upload's lease passed to another request; nothing was kept");
   }
 
   // Makes the received bytes durable, then records the new offset.
@@ -212,6 +233,8 @@ class AttachmentEndpoints::UploadSink final : public BodySink {
 
   AttachmentEndpoints& endpoints_;
   const UploadRow upload_;
+  const std::string lease_holder_;
+  std::int64_t lease_renewed_ms_;
   const DeviceContext caller_;
   std::unique_ptr<FileDescriptor> file_;
   const std::optional<crypto::Sha256Digest> checksum_;
@@ -245,14 +268,22 @@ std::int64_t AttachmentEndpoints::expiry_from_now() const {
   return clock_() + static_cast<std::int64_t>(options_.upload_expiry.count()) * 1000;
 }
 
-bool AttachmentEndpoints::lock_upload(const std::string& upload_id) {
-  const std::lock_guard lock(busy_mutex_);
-  return busy_uploads_.insert(upload_id).second;
+std::int64_t AttachmentEndpoints::lease_from_now() const {
+  return clock_() + static_cast<std::int64_t>(options_.upload_lease.count()) * 1000;
 }
 
-void AttachmentEndpoints::unlock_upload(const std::string& upload_id) {
-  const std::lock_guard lock(busy_mutex_);
-  busy_uploads_.erase(upload_id);
+Result<std::optional<std::string>> AttachmentEndpoints::lock_upload(const std::string& upload_id) {
+  auto holder = random_upload_id();
+  if (!holder.ok()) return std::move(holder).error();
+  auto taken = uploads_.take_lease(upload_id, *holder, clock_(), lease_from_now());
+  if (!taken.ok()) return std::move(taken).error();
+  if (!*taken) return std::optional<std::string>();
+  return std::optional<std::string>(std::move(holder).value());
+}
+
+void AttachmentEndpoints::unlock_upload(const std::string& upload_id, const std::string& holder) {
+  // A lease not ended (the store failed) frees itself when its time passes.
+  (void)uploads_.end_lease(upload_id, holder);
 }
 
 Response AttachmentEndpoints::options(const Request&) const {
@@ -339,6 +370,13 @@ Result<UploadRow> AttachmentEndpoints::owned_upload(const Request& request,
 
 namespace {
 
+Response offset_mismatch(std::uint64_t offset) {
+  Response response = tus_error(409, "upload_offset_mismatch",
+                                "Upload-Offset differs from the upload's offset; ask with HEAD");
+  response.headers.emplace_back("Upload-Offset", std::to_string(offset));
+  return response;
+}
+
 Response upload_refusal(const Error& error) {
   if (error.code == "upload_not_found") return tus_error(404, error);
   if (error.code == "upload_expired") return tus_error(410, error);
@@ -370,12 +408,7 @@ BodyStart AttachmentEndpoints::patch(const Request& request) {
   }
   auto offset = parse_byte_count(request.header("Upload-Offset"), "Upload-Offset");
   if (!offset.ok()) return tus_error(400, offset.error());
-  if (*offset != upload->offset) {
-    Response response = tus_error(409, "upload_offset_mismatch",
-                                  "Upload-Offset differs from the upload's offset; ask with HEAD");
-    response.headers.emplace_back("Upload-Offset", std::to_string(upload->offset));
-    return response;
-  }
+  if (*offset != upload->offset) return offset_mismatch(upload->offset);
   std::optional<crypto::Sha256Digest> checksum;
   if (const std::string_view text = request.header("Upload-Checksum"); !text.empty()) {
     auto parsed = parse_upload_checksum(text);
@@ -388,13 +421,22 @@ BodyStart AttachmentEndpoints::patch(const Request& request) {
       return tus_error(413, "upload_too_large", "the body goes past Upload-Length; nothing was appended");
     }
   }
-  if (!lock_upload(upload->upload_id)) {
-    return tus_error(409, "upload_busy", "another PATCH of this upload is in progress");
+  auto lease = lock_upload(upload->upload_id);
+  if (!lease.ok()) return upload_refusal(lease.error());  // removed meanwhile: 404
+  if (!*lease) return tus_error(409, "upload_busy", "another PATCH of this upload is in progress");
+  const std::string holder = **lease;
+  // The row as it is under the lease: another instance may have moved it on.
+  auto leased = uploads_.find(upload->upload_id);
+  if (!leased.ok() || !*leased || (*leased)->offset != upload->offset) {
+    unlock_upload(upload->upload_id, holder);
+    if (!leased.ok()) return failure(leased.error());
+    if (!*leased) return tus_error(404, "upload_not_found", "no such upload");
+    return offset_mismatch((*leased)->offset);
   }
   if (upload->offset == upload->length && upload->length > 0) {
     // Every byte is in but the finish failed (a retry after 503): finish now.
     Response answer = finish_upload(*upload, upload->length, *caller);
-    unlock_upload(upload->upload_id);
+    unlock_upload(upload->upload_id, holder);
     return answer;
   }
   auto file = files_.open_upload_at(upload->upload_id, upload->offset);
@@ -403,14 +445,13 @@ BodyStart AttachmentEndpoints::patch(const Request& request) {
       // Bytes the store counts are gone: the device starts again with POST.
       files_.remove_upload(upload->upload_id);
       (void)uploads_.remove(upload->upload_id);
-      unlock_upload(upload->upload_id);
       uploads_failed_.increment();
       return tus_error(404, "upload_not_found", "the upload's content was lost; create it again");
     }
-    unlock_upload(upload->upload_id);
+    unlock_upload(upload->upload_id, holder);
     return failure(file.error());
   }
-  return std::make_unique<UploadSink>(*this, std::move(upload).value(), std::move(caller).value(),
+  return std::make_unique<UploadSink>(*this, std::move(upload).value(), holder, std::move(caller).value(),
                                       std::move(file).value(), checksum);
 }
 
@@ -490,13 +531,15 @@ Response AttachmentEndpoints::terminate(const Request& request) {
     if (!*found) return tus_error(404, "upload_not_found", "no such upload");
     upload = **found;
   }
-  if (!lock_upload(upload->upload_id)) {
-    return tus_error(409, "upload_busy", "a PATCH of this upload is in progress");
-  }
+  auto lease = lock_upload(upload->upload_id);
+  if (!lease.ok()) return upload_refusal(lease.error());  // removed meanwhile: 404
+  if (!*lease) return tus_error(409, "upload_busy", "a PATCH of this upload is in progress");
   files_.remove_upload(upload->upload_id);
-  Status removed = uploads_.remove(upload->upload_id);
-  unlock_upload(upload->upload_id);
-  if (!removed.ok()) return failure(removed.error());
+  Status removed = uploads_.remove(upload->upload_id);  // the lease goes with the row
+  if (!removed.ok()) {
+    unlock_upload(upload->upload_id, **lease);
+    return failure(removed.error());
+  }
   uploads_terminated_.increment();
   if (audit_) {
     Status audited = audit_(AuditEvent{clock_(),
@@ -565,10 +608,13 @@ Result<std::size_t> AttachmentEndpoints::sweep_expired() {
   if (!expired.ok()) return std::move(expired).error();
   std::size_t removed = 0;
   for (const UploadRow& upload : *expired) {
-    if (!lock_upload(upload.upload_id)) continue;  // a PATCH renews it
+    auto lease = lock_upload(upload.upload_id);
+    if (!lease.ok() && lease.error().code == "upload_not_found") continue;  // gone meanwhile
+    if (!lease.ok()) return std::move(lease).error();
+    if (!*lease) continue;  // a PATCH renews it
     files_.remove_upload(upload.upload_id);
-    Status gone = uploads_.remove(upload.upload_id);
-    unlock_upload(upload.upload_id);
+    Status gone = uploads_.remove(upload.upload_id);  // the lease goes with the row
+    if (!gone.ok()) unlock_upload(upload.upload_id, **lease);
     CASEFILE_RETURN_IF_ERROR(gone);
     uploads_failed_.increment();
     ++removed;

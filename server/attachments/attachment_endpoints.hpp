@@ -11,17 +11,16 @@
 //
 // Every route authenticates the device on every request (a revoked device is
 // refused at once). Upload state is in the UploadStore and bytes in
-// AttachmentFiles; the only state in memory is which uploads a PATCH is
-// writing now (a second concurrent PATCH of one upload is refused 409
-// upload_busy). The server never sees plaintext: it checks sizes and SHA-256
+// AttachmentFiles; nothing is held only in this instance's memory: a PATCH,
+// DELETE or sweep works on an upload under its lease in the store, so a
+// second one, from any casefiled sharing the store, is refused 409
+// upload_busy. The server never sees plaintext: it checks sizes and SHA-256
 // digests of ciphertext against the record's clear fields.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <mutex>
-#include <set>
 #include <string>
 
 #include "base/result.hpp"
@@ -43,6 +42,10 @@ struct AttachmentOptions {
   std::uint64_t max_size_bytes = std::uint64_t{2} * 1024 * 1024 * 1024;       // Tus-Max-Size
   std::uint64_t device_quota_bytes = std::uint64_t{20} * 1024 * 1024 * 1024;  // unfinished + stored
   std::chrono::seconds upload_expiry{259200};                                 // after the last PATCH (3 days)
+  // How long an upload's lease lasts without renewal: a PATCH renews it as
+  // its body arrives (at a third of this), so it must exceed the body-read
+  // timeout; an instance that dies holding one blocks the upload this long.
+  std::chrono::seconds upload_lease{300};
 };
 
 // Appends one audit entry (ControlStore::append_audit in casefiled).
@@ -74,8 +77,11 @@ class AttachmentEndpoints {
 
   struct Caller;
   Result<UploadRow> owned_upload(const Request& request, const DeviceContext& caller) const;
-  bool lock_upload(const std::string& upload_id);
-  void unlock_upload(const std::string& upload_id);
+  // The holder token of the upload's lease, now taken; nullopt when another
+  // request holds it. Errors: the store's.
+  Result<std::optional<std::string>> lock_upload(const std::string& upload_id);
+  void unlock_upload(const std::string& upload_id, const std::string& holder);
+  std::int64_t lease_from_now() const;
   Response finish_upload(const UploadRow& upload, std::uint64_t new_offset, const DeviceContext& caller);
   std::int64_t expiry_from_now() const;
 
@@ -91,8 +97,6 @@ class AttachmentEndpoints {
   Counter& uploads_completed_;
   Counter& uploads_failed_;
   Counter& uploads_terminated_;
-  std::mutex busy_mutex_;
-  std::set<std::string> busy_uploads_;  // GUARDED_BY(busy_mutex_): a PATCH is writing them
 };
 
 // Registers the routes above (the PATCH as a streaming route, the rest on

@@ -249,4 +249,37 @@ DatabaseLender opening_lender(std::filesystem::path database, const crypto::Secr
   };
 }
 
+Result<bool> SqlcipherUploadStore::take_lease(const std::string& upload_id, const std::string& holder,
+                                              std::int64_t now_ms, std::int64_t until_ms) {
+  bool taken = false;
+  CASEFILE_RETURN_IF_ERROR(borrow([&](schema::Database& database) -> Status {
+    // One statement: the compare and the set are one step for every connection.
+    auto update = database.prepare(
+        "UPDATE attachment_uploads SET lease_holder = ?2, lease_until = ?3 WHERE upload_id = ?1 AND "
+        "(lease_holder IS NULL OR lease_holder = ?2 OR lease_until <= ?4)");
+    if (!update.ok()) return std::move(update).error();
+    update->bind_text(1, upload_id).bind_text(2, holder).bind_int64(3, until_ms).bind_int64(4, now_ms);
+    CASEFILE_RETURN_IF_ERROR(update->run());
+    taken = database.changes() == 1;
+    if (taken) return ok_status();
+    auto found = select_upload(database, "upload_id = ?1",
+                               [&](schema::Statement& statement) { statement.bind_text(1, upload_id); });
+    if (!found.ok()) return std::move(found).error();
+    if (!*found) return make_error("upload_not_found", "the upload is gone");
+    return ok_status();
+  }));
+  return taken;
+}
+
+Status SqlcipherUploadStore::end_lease(const std::string& upload_id, const std::string& holder) {
+  return borrow([&](schema::Database& database) -> Status {
+    auto update = database.prepare(
+        "UPDATE attachment_uploads SET lease_holder = NULL, lease_until = 0 "
+        "WHERE upload_id = ?1 AND lease_holder = ?2");
+    if (!update.ok()) return std::move(update).error();
+    update->bind_text(1, upload_id).bind_text(2, holder);
+    return update->run();
+  });
+}
+
 }  // namespace casefile::server

@@ -1,6 +1,6 @@
 // SqlcipherUploadStore: the UploadStore in the server store's database
 // (casefile.db, tables attachment_uploads and attachment_blobs of server
-// schema migration 4).
+// schema migration 4; the upload lease columns of migration 5).
 //
 // It holds no connection of its own: each call borrows one through a
 // DatabaseLender, which casefiled opens under its database-key lock, so a
@@ -36,6 +36,9 @@ class SqlcipherUploadStore final : public UploadStore {
                                                       const sync::RecordId& record_id) override;
   Result<std::uint64_t> device_bytes(const sync::DeviceId& device) override;
   Result<std::vector<UploadRow>> expired(std::int64_t now_ms) override;
+  Result<bool> take_lease(const std::string& upload_id, const std::string& holder, std::int64_t now_ms,
+                          std::int64_t until_ms) override;
+  Status end_lease(const std::string& upload_id, const std::string& holder) override;
 
  private:
   Status borrow(const DatabaseWork& work);

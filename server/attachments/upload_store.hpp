@@ -1,5 +1,5 @@
 // UploadStore: where tus upload state and stored attachments are recorded
-// (docs/server-store.md, migration 4). Nothing about uploads lives only in
+// (docs/server-store.md, migrations 4 and 5). Nothing about uploads lives only in
 // memory, so several casefiled sharing one store (issue #10) agree on it.
 // The bytes themselves are files (attachment_files.hpp); a row here says
 // how many of them are durable.
@@ -64,6 +64,23 @@ class UploadStore {
   virtual Result<std::uint64_t> device_bytes(const sync::DeviceId& device) = 0;
   // Unfinished uploads that expired at or before `now_ms`.
   virtual Result<std::vector<UploadRow>> expired(std::int64_t now_ms) = 0;
+
+  // The upload lease: one PATCH, DELETE or sweep at a time works on an
+  // upload, across every casefiled sharing this store (issue #10), so it is
+  // a row here and never one instance's memory. A lease names its holder (a
+  // random token of one request) and lasts until `until_ms`; a lease whose
+  // time has passed is free, so the lease of an instance that died frees
+  // itself. Contract for every implementation: take_lease is one atomic
+  // compare-and-set (two stores over one database never both succeed).
+  //
+  // Takes the lease of `upload_id` for `holder` until `until_ms`, or renews
+  // it when `holder` has it, unless another holder's lease is live at
+  // `now_ms` (then false, nothing changed). Errors: "upload_not_found".
+  virtual Result<bool> take_lease(const std::string& upload_id, const std::string& holder,
+                                  std::int64_t now_ms, std::int64_t until_ms) = 0;
+  // Ends `holder`'s lease of `upload_id`. Another holder's lease, none, or no
+  // such upload is not an error (nothing changes).
+  virtual Status end_lease(const std::string& upload_id, const std::string& holder) = 0;
 };
 
 }  // namespace casefile::server

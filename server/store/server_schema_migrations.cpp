@@ -110,6 +110,13 @@ CREATE TABLE attachment_blobs (
 CREATE INDEX attachment_blobs_by_device ON attachment_blobs (device);
 )sql";
 
+// The upload lease (UploadStore::take_lease): which request works on an
+// upload now, and until when, shared by every casefiled on this database.
+constexpr const char* kUploadLeases = R"sql(
+ALTER TABLE attachment_uploads ADD COLUMN lease_holder TEXT;
+ALTER TABLE attachment_uploads ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;
+)sql";
+
 const std::vector<schema::Migration>& migrations() {
   static const std::vector<schema::Migration> list = {
       {1, "create batches, change_log and records", kCreateSyncTables, {}},
@@ -121,6 +128,10 @@ const std::vector<schema::Migration>& migrations() {
       {4,
        "attachment_uploads and attachment_blobs: tus uploads and stored attachment contents",
        kAttachments,
+       {}},
+      {5,
+       "attachment_uploads: the upload lease (holder and expiry), instead of one instance's memory",
+       kUploadLeases,
        {}},
   };
   return list;

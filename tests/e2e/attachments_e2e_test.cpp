@@ -32,6 +32,7 @@ constexpr int kCuts = 5;
 constexpr std::uint64_t kFewestCutBytes = 2 * kMiB;
 constexpr std::uint64_t kMostCutBytes = 35 * kMiB;
 constexpr int kMostSyncs = 12;
+constexpr std::chrono::seconds kLargeCommandDeadline{600};
 
 class AttachmentsE2eTest : public E2eTest {
  protected:
@@ -125,7 +126,7 @@ TEST_F(AttachmentsE2eTest, ALargeUploadCutFiveTimesResumesAndDecryptsToTheSameBy
   }
   int syncs = 0;
   for (; syncs < kMostSyncs; ++syncs) {
-    const auto result = alice.run({"sync"});
+    const auto result = alice.run({"sync"}, kLargeCommandDeadline);
     ASSERT_FALSE(result.timed_out) << result.describe();
     // A sync completes (an upload cut too often is recorded, not fatal) or gives up unreachable.
     ASSERT_TRUE(result.exit_code == 0 || result.exit_code == 5) << result.describe();
@@ -145,7 +146,8 @@ TEST_F(AttachmentsE2eTest, ALargeUploadCutFiveTimesResumesAndDecryptsToTheSameBy
   bob.ok({"sync"});
   step("colleague sync");
   const fs::path fetched = scratch() / "fetched.ogg";
-  bob.ok({"fetch", "--record", record_id, "--out", fetched.string()});
+  // 200 MiB through ASan on a shared machine: more than one command's usual deadline.
+  bob.ok({"fetch", "--record", record_id, "--out", fetched.string()}, kLargeCommandDeadline);
   step("fetch");
   EXPECT_EQ(sha256_of_file(fetched), recording_sha256);
   fs::remove(fetched);

@@ -439,3 +439,55 @@ TEST_F(AttachmentsEndToEndTest, DevicesUploadAtOnceAndTheDirectoryHoldsOnlyCiphe
 
 }  // namespace
 }  // namespace casefile::server
+
+namespace casefile::server {
+namespace {
+
+// The upload lease through casefiled: while a PATCH body is arriving, a
+// second PATCH and a DELETE of that upload are refused 409 upload_busy; once
+// it is answered, the next PATCH takes the upload and completes it.
+TEST_F(AttachmentsEndToEndTest, APatchBeingWrittenHoldsItsUploadAgainstAnotherPatchAndADelete) {
+  start();
+  auto client = connect();
+  FieldDevice amina = enrol(*client, "amina", 1);
+  const sync::CaseId case_id = open_case(*client, amina, 1);
+  const std::string content = random_bytes(2 * 1024 * 1024, 11);
+  push_attachment_record(*client, amina, case_id, record_number(1), content.size(), sha256_hex(content));
+  const auto created = create_upload(*client, amina, case_id, record_number(1), content.size());
+  ASSERT_EQ(created.result_int(), 201u) << created.body();
+  const std::string location(created[http::field::location]);
+  const fs::path upload_file = root_ / "attachments" / "uploads" / location.substr(location.rfind('/') + 1);
+
+  // The first half of the first chunk's body; the rest is held back.
+  const std::string_view chunk = std::string_view(content).substr(0, content.size() / 2);
+  auto writer = connect();
+  const std::string header = "PATCH " + location + " HTTP/1.1\r\nHost: casefiled\r\nAuthorization: Bearer " +
+                             amina.token + "\r\n" + patch_headers(0, sha256_base64(chunk)) +
+                             "Content-Length: " + std::to_string(chunk.size()) + "\r\n\r\n";
+  ASSERT_FALSE(writer->write(header + std::string(chunk.substr(0, chunk.size() / 2))));
+  // Bytes on disk: the PATCH holds the lease and is streaming.
+  for (int wait = 0; wait < 600 && (!fs::exists(upload_file) || fs::file_size(upload_file) == 0); ++wait) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_GT(fs::file_size(upload_file), 0u);
+
+  const auto second = patch_header_only(amina, location, 0, chunk.size());
+  EXPECT_EQ(second.result_int(), 409u);
+  EXPECT_EQ(error_code_of(second), "upload_busy");
+  const auto deleted = send(*client, "DELETE", location, amina.token, {}, tus_headers());
+  EXPECT_EQ(deleted.result_int(), 409u);
+  EXPECT_EQ(error_code_of(deleted), "upload_busy");
+
+  ASSERT_FALSE(writer->write(chunk.substr(chunk.size() / 2)));
+  HttpResponse first;
+  ASSERT_FALSE(writer->read(first));
+  ASSERT_EQ(first.result_int(), 204u) << first.body();
+  EXPECT_EQ(first["Upload-Offset"], std::to_string(chunk.size()));
+  const auto last =
+      patch(*client, amina, location, chunk.size(), std::string_view(content).substr(chunk.size()));
+  ASSERT_EQ(last.result_int(), 204u) << last.body();
+  EXPECT_EQ(last["Upload-Offset"], std::to_string(content.size()));
+}
+
+}  // namespace
+}  // namespace casefile::server
