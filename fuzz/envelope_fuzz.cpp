@@ -15,7 +15,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const ByteView envelope(data, size);
   auto epoch = read_envelope_epoch(envelope);
   if (!epoch.ok()) return 0;
-  auto opened = open_field(casefile::fuzz::kEnvelopeContext, *epoch, casefile::fuzz::envelope_case_key(), envelope);
+  auto opened =
+      open_field(casefile::fuzz::kEnvelopeContext, *epoch, casefile::fuzz::envelope_case_key(), envelope);
   // An envelope that opens carries a plaintext within the documented bound.
   if (opened.ok() && opened->size() > kEnvelopeMaxPlaintextSize) std::abort();
   return 0;

@@ -19,7 +19,8 @@ inline constexpr crypto::FieldContext kEnvelopeContext{"0190f1e2-aaaa-4bbb-8ccc-
 inline crypto::ByteView envelope_case_key() {
   static const crypto::Bytes key = [] {
     crypto::Bytes bytes(crypto::kCaseKeySize);
-    for (std::size_t index = 0; index < bytes.size(); ++index) bytes[index] = static_cast<std::uint8_t>(index);
+    for (std::size_t index = 0; index < bytes.size(); ++index)
+      bytes[index] = static_cast<std::uint8_t>(index);
     return bytes;
   }();
   return key;
@@ -41,8 +42,8 @@ struct HpkeVector {
 
 inline const HpkeVector& hpke_vector() {
   static const HpkeVector vector = [] {
-    auto recipient =
-        crypto::hpke::derive_key_pair(hex_bytes("1ac01f181fdf9f352797655161c58b75c656a6cc2716dcb66372da835542e1df"));
+    auto recipient = crypto::hpke::derive_key_pair(
+        hex_bytes("1ac01f181fdf9f352797655161c58b75c656a6cc2716dcb66372da835542e1df"));
     if (!recipient.ok()) std::abort();
     return HpkeVector{std::move(recipient).value(), hex_bytes("4f6465206f6e2061204772656369616e2055726e")};
   }();

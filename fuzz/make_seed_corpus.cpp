@@ -35,11 +35,13 @@ int main(int argc, char** argv) {
                                 std::string(300, 'a')};
   int index = 0;
   for (const auto& value : values) {
-    auto sealed = crypto::seal_field(fuzz::kEnvelopeContext, 3, fuzz::envelope_case_key(), crypto::as_bytes(value));
+    auto sealed =
+        crypto::seal_field(fuzz::kEnvelopeContext, 3, fuzz::envelope_case_key(), crypto::as_bytes(value));
     if (!sealed.ok()) return 1;
     write_seed(corpus / "envelope" / ("sealed-" + std::to_string(index++)), *sealed);
   }
-  crypto::Bytes hpke_seed = fuzz::hex_bytes("1afa08d3dec047a643885163f1180476fa7ddb54c6a8029ea33f95796bf2ac4a");
+  crypto::Bytes hpke_seed =
+      fuzz::hex_bytes("1afa08d3dec047a643885163f1180476fa7ddb54c6a8029ea33f95796bf2ac4a");
   const crypto::Bytes aad = fuzz::hex_bytes("436f756e742d30");
   hpke_seed.push_back(static_cast<std::uint8_t>(aad.size()));
   hpke_seed.insert(hpke_seed.end(), aad.begin(), aad.end());
@@ -50,7 +52,8 @@ int main(int argc, char** argv) {
 
   // Push requests: one change of each operation and value kind, then a batch of several.
   using namespace sync::testing;
-  auto sealed = crypto::seal_field(fuzz::kEnvelopeContext, 3, fuzz::envelope_case_key(), crypto::as_bytes("x"));
+  auto sealed =
+      crypto::seal_field(fuzz::kEnvelopeContext, 3, fuzz::envelope_case_key(), crypto::as_bytes("x"));
   if (!sealed.ok()) return 1;
   const sync::DeviceId author = device_id(1);
   const std::vector<sync::Change> changes = {

@@ -14,7 +14,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)parse_byte_count(text, "Upload-Offset");
   (void)parse_upload_metadata(text);
   (void)parse_upload_checksum(text);
-  for (const std::uint64_t entity_size : {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{1000}, UINT64_MAX}) {
+  for (const std::uint64_t entity_size :
+       {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{1000}, UINT64_MAX}) {
     auto range = parse_range(text, entity_size);
     if (range.ok() && range->kind == RangeKind::partial &&
         (range->range.length == 0 || range->range.first >= entity_size ||
