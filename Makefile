@@ -7,7 +7,7 @@ RELEASE_DIR := build/release
 INSTANCE    ?= var
 CMAKE_GEN   := -G Ninja
 
-.PHONY: all deps debug release test run demo bench soak format clean
+.PHONY: all deps debug release test run demo bench soak format clean fuzz tsan tls-scan
 
 all: release
 
@@ -55,6 +55,42 @@ bench: release
 soak: debug
 	CASEFILE_PROPERTY_SEEDS=5000 $(DEBUG_DIR)/tests/sync/sync_property_tests
 	cd $(DEBUG_DIR) && ctest --output-on-failure --timeout 900 -R '$(LONG_TESTS)'
+
+# --- Hostile input (issue #9): fuzzing, ThreadSanitizer, TLS scan. None of
+# these is part of make test; each has its own tree under build/.
+
+# libFuzzer targets (fuzz/, docs/fuzzing.md), clang with ASan and UBSan, each
+# run FUZZ_SECONDS; fails on any crash. New corpus entries stay in build/fuzz.
+FUZZ_DIR     := build/fuzz
+FUZZ_SECONDS ?= 60
+
+$(FUZZ_DIR)/build.ninja: CMakeLists.txt | deps
+	cmake -S . -B $(FUZZ_DIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DCASEFILE_FUZZ=ON \
+	  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++
+
+fuzz: deps $(FUZZ_DIR)/build.ninja
+	cmake --build $(FUZZ_DIR) -j $(JOBS) --target casefile_fuzz_targets
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tools/run-fuzz $(FUZZ_DIR)
+
+# ThreadSanitizer build of the tests that exercise the server's threads (I/O
+# threads, blocking pool, long-polls, sessions) and the sync logic under them
+# (docs/testing-e2e.md, "ThreadSanitizer"). tsan.supp: third-party only.
+TSAN_DIR   := build/tsan
+TSAN_TESTS := sync_tests server_session_tests server_transport_unit_tests casefiled_end_to_end_tests \
+              sync_api_end_to_end_tests device_sync_end_to_end_tests
+
+$(TSAN_DIR)/build.ninja: CMakeLists.txt | deps
+	cmake -S . -B $(TSAN_DIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DCASEFILE_TSAN=ON
+
+tsan: deps $(TSAN_DIR)/build.ninja
+	cmake --build $(TSAN_DIR) -j $(JOBS) --target casefiled $(TSAN_TESTS)
+	@tools/run-tsan $(TSAN_DIR) $(TSAN_TESTS)
+
+# testssl.sh against a real casefiled (Release) from a throwaway instance;
+# fails on any finding rated MEDIUM or worse (docs/security.md, "TLS scan").
+tls-scan: deps $(RELEASE_DIR)/build.ninja
+	cmake --build $(RELEASE_DIR) -j $(JOBS) --target casefiled casefile-admin
+	@tools/run-tls-scan $(RELEASE_DIR)
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
