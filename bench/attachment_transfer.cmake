@@ -6,3 +6,5 @@ casefile_add_benchmark(attachment_transfer_benchmark
   LIBRARIES casefile_server_attachments casefile_server_sync_api casefile_server_access casefile_server GTest::gtest)
 target_compile_definitions(attachment_transfer_benchmark PRIVATE CASEFILED_BINARY="$<TARGET_FILE:casefiled>")
 add_dependencies(attachment_transfer_benchmark casefiled)
+# The tests' TLS client and casefiled process (tests/support/tls_test_client.hpp).
+target_link_libraries(attachment_transfer_benchmark PRIVATE casefile_test_https)

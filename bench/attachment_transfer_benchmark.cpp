@@ -132,10 +132,9 @@ std::pair<double, double> raw_tls(const fs::path& certificate, const fs::path& k
   const auto download_started = Clock::now();
   std::vector<char> buffer(kChunk);
   std::uint64_t received = 0;
-  auto& stream = client.stream();
   while (received < content.size) {
     beast::error_code error;
-    received += stream.read_some(net::buffer(buffer), error);
+    received += client.read_some(buffer.data(), buffer.size(), error);
     if (error) break;
   }
   const double download_seconds = seconds_since(download_started);
