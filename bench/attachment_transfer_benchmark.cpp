@@ -10,7 +10,9 @@
 //
 // `attachment_transfer_benchmark [--bytes N]` (default 1 GiB; tools/run-benchmarks
 // passes Google Benchmark flags, which are ignored).
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/write.hpp>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -30,6 +32,7 @@ namespace {
 using namespace casefile::server;
 using namespace casefile::server::testing;
 namespace fs = std::filesystem;
+using tcp = boost::asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kAdminPassphrase = "benchmark passphrase, not a secret";
