@@ -8,3 +8,5 @@ casefile_add_benchmark(attachment_transfer_benchmark
             casefile_e2e_support GTest::gtest)
 target_compile_definitions(attachment_transfer_benchmark PRIVATE CASEFILED_BINARY="$<TARGET_FILE:casefiled>")
 add_dependencies(attachment_transfer_benchmark casefiled casefile-device)
+# The tests' TLS client and casefiled process (tests/support/tls_test_client.hpp).
+target_link_libraries(attachment_transfer_benchmark PRIVATE casefile_test_https)

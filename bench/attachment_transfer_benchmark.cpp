@@ -21,8 +21,10 @@
 //
 // `attachment_transfer_benchmark [--bytes N]` (default 1 GiB; tools/run-benchmarks
 // passes Google Benchmark flags, which are ignored).
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/write.hpp>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -44,6 +46,7 @@ namespace {
 using namespace casefile::server;
 using namespace casefile::server::testing;
 namespace fs = std::filesystem;
+using tcp = boost::asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kAdminPassphrase = "benchmark passphrase, not a secret";
@@ -195,16 +198,16 @@ std::uint64_t read_range(TlsClient& client, const std::string& target, const std
                               token + "\r\nRange: bytes=" + std::to_string(first) + "-" +
                               std::to_string(last) + "\r\n\r\n";
   if (auto error = client.write(request)) throw std::runtime_error("write failed: " + error.message());
-  http::response_parser<http::empty_body> parser;
-  parser.body_limit(boost::none);
-  beast::error_code error;
-  http::read_header(client.stream(), client.buffer(), parser, error);
-  require(!error && parser.get().result_int() == 206u && parser.content_length(), "range GET");
-  std::uint64_t remaining = *parser.content_length();
+  HttpResponse head;
+  if (auto error = client.read_header(head)) throw std::runtime_error("range GET: " + error.message());
+  require(head.result_int() == 206u && head.count(http::field::content_length) == 1, "range GET");
+  const std::uint64_t remaining = std::stoull(std::string(head[http::field::content_length]));
   require(remaining <= body.size(), "range larger than asked");
-  const std::size_t buffered = net::buffer_copy(net::buffer(body.data(), remaining), client.buffer().data());
-  client.buffer().consume(buffered);
-  net::read(client.stream(), net::buffer(body.data() + buffered, remaining - buffered), error);
+  std::uint64_t received = 0;
+  beast::error_code error;
+  while (received < remaining && !error) {
+    received += client.read_some(body.data() + received, remaining - received, error);
+  }
   require(!error, "range body: " + error.message());
   return remaining;
 }
@@ -246,10 +249,9 @@ std::pair<double, double> raw_tls(const fs::path& certificate, const fs::path& k
   const auto download_started = Clock::now();
   std::vector<char> buffer(kChunk);
   std::uint64_t received = 0;
-  auto& stream = client.stream();
   while (received < content.size) {
     beast::error_code error;
-    received += stream.read_some(net::buffer(buffer), error);
+    received += client.read_some(buffer.data(), buffer.size(), error);
     if (error) break;
   }
   const double download_seconds = seconds_since(download_started);

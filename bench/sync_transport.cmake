@@ -5,3 +5,5 @@ casefile_add_benchmark(sync_transport_benchmark
   LIBRARIES casefile_device casefile_server_access casefile_server)
 target_compile_definitions(sync_transport_benchmark PRIVATE CASEFILED_BINARY="$<TARGET_FILE:casefiled>")
 add_dependencies(sync_transport_benchmark casefiled)
+# The tests' TLS client and casefiled process (tests/support/tls_test_client.hpp).
+target_link_libraries(sync_transport_benchmark PRIVATE casefile_test_https)

@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -239,6 +240,22 @@ std::multiset<std::string> record_ids(const json::array& records) {
 
 // --- E2eTest ---
 
+double e2e_scale() {
+  const char* given = std::getenv("CASEFILE_E2E_SCALE");
+  if (given == nullptr) return 1.0;
+  char* end = nullptr;
+  const double scale = std::strtod(given, &end);
+  if (end == given || *end != '\0' || !(scale > 0.0 && scale <= 1.0)) {
+    throw std::runtime_error("CASEFILE_E2E_SCALE must be a number in (0, 1], not \"" + std::string(given) +
+                             "\"");
+  }
+  return scale;
+}
+
+int scaled(int full, int minimum) {
+  return std::max(minimum, static_cast<int>(std::lround(full * e2e_scale())));
+}
+
 void E2eTest::SetUp() {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
   if (const char* given = std::getenv("CASEFILE_E2E_SEED")) {
@@ -249,6 +266,10 @@ void E2eTest::SetUp() {
   random_.seed(seed_);
   std::cout << "[   SEED   ] CASEFILE_E2E_SEED=" << seed_ << " (set it to repeat this run)" << std::endl;
   RecordProperty("seed", std::to_string(seed_));
+  if (std::getenv("CASEFILE_E2E_SCALE") != nullptr) {
+    std::cout << "[  SCALE   ] CASEFILE_E2E_SCALE=" << e2e_scale() << " (unset it for the full-size drills)"
+              << std::endl;
+  }
 
   scratch_ = std::make_unique<test_support::ScratchDirectory>();
   runner_ = std::make_unique<CommandRunner>(scratch() / "commands");

@@ -140,6 +140,14 @@ struct DeviceRequest {
   std::string url;  // the url its enrolment payload names; empty: the server's
 };
 
+// The fraction of their full size (0 < scale <= 1) at which the heaviest
+// drills run: CASEFILE_E2E_SCALE, 1 when unset. `make test` runs them at 0.1
+// to fit its time budget, `make soak` at full size (docs/testing-e2e.md);
+// every assertion runs at every scale. Throws on a malformed value.
+double e2e_scale();
+// `full` times e2e_scale(), rounded, and at least `minimum`.
+int scaled(int full, int minimum = 1);
+
 // Records of `show --json`, in a canonical order (case, collection, record id).
 std::vector<json::object> sorted_records(const json::object& shown);
 // The same records with the plaintext of sealed values left out, so that a

@@ -3,6 +3,9 @@
 // up a serving casefiled, devices push 1,000 more changes and pull each
 // other's, one device then goes away for good, the instance is restored from
 // the old backup with casefiled stopped, and the remaining devices sync.
+// CASEFILE_E2E_SCALE scales the 1,000 changes, and the push batches with
+// them, so that every push and relay still spans several batches (make test
+// runs a tenth of it, make soak all of it).
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -48,15 +51,21 @@ TEST_F(HealE2eTest, DevicesRestoreEveryChangeTheOldBackupLacksEachOnceWithItsOri
 
   // 1,000 changes after the backup. Only bob and alice pull the 400 of the
   // device that then goes away; bob does not pull alice's 300 before the
-  // restore. (Each first syncs to receive the case key.)
-  add_notes(gone, case_id, 400);
-  gone.ok({"sync"});
-  bob.ok({"sync"});
-  add_notes(bob, case_id, 300);
-  bob.ok({"sync"});
-  alice.ok({"sync"});
-  add_notes(alice, case_id, 300);
-  alice.ok({"sync"});
+  // restore. (Each first syncs to receive the case key.) Pushed in batches of
+  // 150, so each device's notes take several.
+  const int gone_notes = scaled(400);
+  const int bob_notes = scaled(300);
+  const int alice_notes = scaled(300);
+  const int total_notes = gone_notes + bob_notes + alice_notes;
+  const std::string batch = std::to_string(scaled(150));
+  add_notes(gone, case_id, gone_notes);
+  gone.ok({"sync", "--batch", batch});
+  bob.ok({"sync", "--batch", batch});
+  add_notes(bob, case_id, bob_notes);
+  bob.ok({"sync", "--batch", batch});
+  alice.ok({"sync", "--batch", batch});
+  add_notes(alice, case_id, alice_notes);
+  alice.ok({"sync", "--batch", batch});
   const auto served = test_support::server_change_log(server().instance());
 
   // The restore drill: casefiled stopped, a new empty instance where the old
@@ -67,18 +76,18 @@ TEST_F(HealE2eTest, DevicesRestoreEveryChangeTheOldBackupLacksEachOnceWithItsOri
   server().admin_ok(with_key({"restore", backup.string()}));
   server().admin_ok(with_key({"restore", backup.string() + ".secrets"}));
   const auto restored = test_support::server_change_log(server().instance());
-  ASSERT_EQ(restored.size() + 1000, served.size());
+  ASSERT_EQ(restored.size() + static_cast<std::size_t>(total_notes), served.size());
   server().start();
 
   // bob heals with what he holds: his own 300 and the gone device's 400.
-  const json::object bob_heal = bob.ok({"sync"});
+  const json::object bob_heal = bob.ok({"sync", "--batch", batch});
   EXPECT_EQ(bob_heal.at("healed"), true) << json::serialize(bob_heal);
-  EXPECT_EQ(bob_heal.at("relayed_accepted"), 700) << json::serialize(bob_heal);
+  EXPECT_EQ(bob_heal.at("relayed_accepted"), bob_notes + gone_notes) << json::serialize(bob_heal);
   EXPECT_EQ(bob_heal.at("relayed_refused"), 0) << json::serialize(bob_heal);
   // alice relays everything she holds: only her own 300 are new to the server.
-  const json::object alice_heal = alice.ok({"sync"});
+  const json::object alice_heal = alice.ok({"sync", "--batch", batch});
   EXPECT_EQ(alice_heal.at("healed"), true) << json::serialize(alice_heal);
-  EXPECT_EQ(alice_heal.at("relayed_accepted"), 300) << json::serialize(alice_heal);
+  EXPECT_EQ(alice_heal.at("relayed_accepted"), alice_notes) << json::serialize(alice_heal);
   bob.ok({"sync"});
 
   // Every change exactly once, each under the batch signature it was first
@@ -86,9 +95,9 @@ TEST_F(HealE2eTest, DevicesRestoreEveryChangeTheOldBackupLacksEachOnceWithItsOri
   EXPECT_TRUE(test_support::server_change_log(server().instance()) == served)
       << "the server holds " << test_support::server_change_log(server().instance()).size() << " changes of "
       << served.size();
-  const auto bob_notes = notes_of(bob, case_id);
-  EXPECT_EQ(bob_notes.size(), 1000u);
-  EXPECT_TRUE(notes_of(alice, case_id) == bob_notes) << "alice and bob did not converge";
+  const auto bob_holds = notes_of(bob, case_id);
+  EXPECT_EQ(bob_holds.size(), static_cast<std::size_t>(total_notes));
+  EXPECT_TRUE(notes_of(alice, case_id) == bob_holds) << "alice and bob did not converge";
 }
 
 }  // namespace

@@ -137,20 +137,25 @@ TEST_F(DeviceSyncTest, ADeviceOfflineForTenThousandChangesSyncsThemAll) {
   E2eDevice& bob = *devices[1];
   const std::string shared = shared_case(alice, {"bob"});
 
-  // A few calls, each paying for scrypt once.
+  // A few calls, each paying for scrypt once. CASEFILE_E2E_SCALE scales the
+  // 10,000 (make test runs 1,000: still two push batches and two pull pages
+  // of 500; make soak all of it).
+  const int per_call = scaled(5000);
+  const auto total = static_cast<std::size_t>(2 * per_call);
   std::multiset<std::string> written;
   for (int call = 0; call < 2; ++call) {
-    const auto added = alice.ok({"note", "add", "--case", shared, "--set",
-                                 "body=offline note " + std::to_string(call), "--repeat", "5000"});
+    const auto added =
+        alice.ok({"note", "add", "--case", shared, "--set", "body=offline note " + std::to_string(call),
+                  "--repeat", std::to_string(per_call)});
     const auto ids = record_ids(added.at("records").as_array());
     written.insert(ids.begin(), ids.end());
   }
-  ASSERT_EQ(written.size(), 10'000u);
-  ASSERT_EQ(std::set<std::string>(written.begin(), written.end()).size(), 10'000u);
-  EXPECT_EQ(alice.ok({"status"}).at("outbox_depth"), 10'000);
+  ASSERT_EQ(written.size(), total);
+  ASSERT_EQ(std::set<std::string>(written.begin(), written.end()).size(), total);
+  EXPECT_EQ(alice.ok({"status"}).at("outbox_depth"), static_cast<std::int64_t>(total));
 
   const auto pushed = alice.ok({"sync"});
-  EXPECT_EQ(pushed.at("accepted"), 10'000) << json::serialize(pushed);
+  EXPECT_EQ(pushed.at("accepted"), static_cast<std::int64_t>(total)) << json::serialize(pushed);
   EXPECT_EQ(pushed.at("quarantined"), 0);
   EXPECT_EQ(alice.ok({"status"}).at("outbox_depth"), 0);
 

@@ -4,6 +4,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <boost/asio/error.hpp>
 #include <boost/json/parse.hpp>
 
 #include "casefiled_process.hpp"
@@ -164,28 +165,17 @@ TEST_F(CasefiledEndToEndTest, HeaderThatNeverEndsIsAnswered431OrClosed) {
   ASSERT_FALSE(client.connect());
   ASSERT_FALSE(client.write("GET /healthz HTTP/1.1\r\nHost: x\r\n"));
   HttpResponse response;
-  std::optional<beast::error_code> read_result;
-  http::async_read(client.stream(), client.buffer(), response,
-                   [&](beast::error_code error, std::size_t) { read_result = error; });
+  client.start_read(response);
   const std::string line = "X-Filler: " + std::string(1000, 'a') + "\r\n";
   std::size_t written = 0;
   bool write_failed = false;
-  while (!read_result && !write_failed && written < 1024 * 1024) {
-    std::optional<beast::error_code> write_result;
-    net::async_write(client.stream(), net::buffer(line),
-                     [&](beast::error_code error, std::size_t) { write_result = error; });
-    client.io().restart();
-    while (!write_result && client.io().run_one() > 0) {
-    }
-    write_failed = !write_result || *write_result;
+  while (!client.read_result() && !write_failed && written < 1024 * 1024) {
+    write_failed = static_cast<bool>(client.write(line));
     written += line.size();
   }
-  client.io().restart();
-  while (!read_result && client.io().run_one() > 0) {
-  }
-  ASSERT_TRUE(read_result.has_value());
+  const auto read_result = client.finish_read();
   EXPECT_LT(written, 1024u * 1024u);  // the server stopped it long before
-  if (!*read_result) {
+  if (!read_result) {
     EXPECT_EQ(response.result_int(), 431u);
     EXPECT_EQ(error_code_of(response), "header_too_large");
   }
@@ -197,28 +187,16 @@ TEST_F(CasefiledEndToEndTest, SlowlorisDripIsCutOffByTheHeaderTimeout) {
   TlsClient client(context, server->port());
   ASSERT_FALSE(client.connect());
   HttpResponse response;
-  std::optional<beast::error_code> read_result;
-  http::async_read(client.stream(), client.buffer(), response,
-                   [&](beast::error_code error, std::size_t) { read_result = error; });
+  client.start_read(response);
   const std::string drip = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Drip: " + std::string(200, 'a');
   std::size_t sent = 0;
-  for (; sent < drip.size() && !read_result; ++sent) {
-    std::optional<beast::error_code> write_result;
-    net::async_write(client.stream(), net::buffer(&drip[sent], 1),
-                     [&](beast::error_code error, std::size_t) { write_result = error; });
-    client.io().restart();
-    while (!write_result && client.io().run_one() > 0) {
-    }
-    if (!write_result || *write_result) break;
-    client.io().restart();
-    client.io().run_for(std::chrono::milliseconds(100));  // one byte every 100 ms: 20 s in all
+  for (; sent < drip.size() && !client.read_result(); ++sent) {
+    if (client.write(std::string_view(&drip[sent], 1))) break;
+    client.run_for(std::chrono::milliseconds(100));  // one byte every 100 ms: 20 s in all
   }
-  client.io().restart();
-  while (!read_result && client.io().run_one() > 0) {
-  }
-  ASSERT_TRUE(read_result.has_value());
+  const auto read_result = client.finish_read();
   EXPECT_LT(sent, drip.size()) << "the server waited for the whole drip";
-  if (!*read_result) {
+  if (!read_result) {
     EXPECT_EQ(response.result_int(), 408u);
     EXPECT_EQ(error_code_of(response), "timeout");
   }
@@ -226,17 +204,8 @@ TEST_F(CasefiledEndToEndTest, SlowlorisDripIsCutOffByTheHeaderTimeout) {
 
 TEST_F(CasefiledEndToEndTest, SilentConnectionIsClosedByTheHandshakeTimeout) {
   auto server = start({"--handshake-seconds", "1"});
-  net::io_context io;
-  beast::tcp_stream socket(io);
-  socket.expires_after(kTestDeadline);
-  socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server->port()));
-  char byte = 0;
-  std::optional<beast::error_code> result;
-  socket.async_read_some(net::buffer(&byte, 1),
-                         [&](beast::error_code error, std::size_t) { result = error; });
-  io.run();
-  ASSERT_TRUE(result.has_value());
-  EXPECT_TRUE(*result == net::error::eof || *result == net::error::connection_reset) << result->message();
+  const auto result = wait_for_plain_close(server->port());
+  EXPECT_TRUE(result == net::error::eof || result == net::error::connection_reset) << result.message();
 }
 
 TEST_F(CasefiledEndToEndTest, PipelinedRequestsBeyondTheCapAreAllAnsweredInOrder) {
@@ -348,11 +317,7 @@ TEST_F(CasefiledEndToEndTest, SigtermFinishesTheRequestInFlightThenExitsZero) {
   ASSERT_TRUE(server->wait_for_log_event("draining"));
 
   // No new connections once draining.
-  net::io_context io;
-  tcp::socket probe(io);
-  beast::error_code refused;
-  probe.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server->port()), refused);
-  EXPECT_EQ(refused, net::error::connection_refused);
+  EXPECT_EQ(plain_connect_error(server->port()), net::error::connection_refused);
 
   ASSERT_FALSE(in_flight.write("1234}"));
   HttpResponse response;

@@ -1,6 +1,7 @@
 // End-to-end fixture pieces: a real casefiled child process on a free
-// loopback port, and a TLS client that pins its key. Header-only, for the
-// end-to-end tests here and in tests/e2e/.
+// loopback port, and (tests/support/tls_test_client.hpp) a TLS client that
+// pins its key. For the end-to-end tests here and in tests/e2e/; link
+// casefile_test_https.
 #pragma once
 
 #include <fcntl.h>
@@ -12,12 +13,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -29,19 +24,14 @@
 #include <thread>
 #include <vector>
 
-#include "crypto/tls_context.hpp"
+#include "crypto/hash.hpp"
+#include "tests/support/tls_test_client.hpp"
 
 namespace casefile::server::testing {
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = boost::beast::http;
-using tcp = net::ip::tcp;
-using HttpResponse = http::response<http::string_body>;
-
-// Bounds every wait of a test, so a broken server fails the test instead of
-// hanging it. Generous: ASan builds on shared machines are slow.
-inline constexpr std::chrono::seconds kTestDeadline{60};
 
 // A port that was free a moment ago: bind 127.0.0.1:0, read it, close.
 inline unsigned short pick_free_port() {
@@ -66,83 +56,6 @@ inline std::string read_file(const std::filesystem::path& path) {
   text << in.rdbuf();
   return text.str();
 }
-
-inline net::ssl::context pinned_client_context(const crypto::Sha256Digest& pin) {
-  auto handle = crypto::make_pinned_client_tls_context(pin);
-  if (!handle.ok()) throw std::runtime_error(handle.error().message);
-  return net::ssl::context(handle->release());
-}
-
-// One TLS connection driven synchronously through async operations, each
-// bounded by kTestDeadline.
-class TlsClient {
- public:
-  TlsClient(net::ssl::context& context, unsigned short port) : stream_(io_, context), port_(port) {}
-
-  SSL* native() { return stream_.native_handle(); }
-
-  beast::error_code connect() {
-    beast::error_code error;
-    beast::get_lowest_layer(stream_).expires_after(kTestDeadline);
-    beast::get_lowest_layer(stream_).socket().connect(
-        tcp::endpoint(net::ip::make_address("127.0.0.1"), port_), error);
-    if (error) return error;
-    return run([&](auto handler) { stream_.async_handshake(net::ssl::stream_base::client, handler); });
-  }
-
-  beast::error_code write(std::string_view bytes) {
-    return run([&](auto handler) { net::async_write(stream_, net::buffer(bytes), handler); });
-  }
-
-  beast::error_code read(HttpResponse& response) {
-    response = {};
-    return run([&](auto handler) { http::async_read(stream_, buffer_, response, handler); });
-  }
-
-  // Sends one request and reads its answer; throws on a transport error.
-  HttpResponse request(const std::string& method, const std::string& target, const std::string& extra = "") {
-    if (auto error = write(method + " " + target + " HTTP/1.1\r\nHost: casefiled\r\n" + extra + "\r\n")) {
-      throw std::runtime_error("write failed: " + error.message());
-    }
-    HttpResponse response;
-    if (auto error = read(response)) throw std::runtime_error("read failed: " + error.message());
-    return response;
-  }
-
-  // Sends close_notify and waits for the server's.
-  beast::error_code shutdown() {
-    return run([&](auto handler) { stream_.async_shutdown(handler); });
-  }
-
-  // True when the server has ended the connection (no more data, ever).
-  bool closed_by_server() {
-    char byte = 0;
-    auto error = run([&](auto handler) { stream_.async_read_some(net::buffer(&byte, 1), handler); });
-    return error == net::error::eof || error == net::ssl::error::stream_truncated ||
-           error == net::error::connection_reset;
-  }
-
-  net::io_context& io() { return io_; }
-  net::ssl::stream<beast::tcp_stream>& stream() { return stream_; }
-  beast::flat_buffer& buffer() { return buffer_; }
-
- private:
-  template <class Start>
-  beast::error_code run(Start start) {
-    std::optional<beast::error_code> result;
-    beast::get_lowest_layer(stream_).expires_after(kTestDeadline);
-    start([&result](beast::error_code error, auto&&...) { result = error; });
-    io_.restart();
-    while (!result && io_.run_one() > 0) {
-    }
-    return result.value_or(net::error::timed_out);
-  }
-
-  net::io_context io_;
-  net::ssl::stream<beast::tcp_stream> stream_;
-  beast::flat_buffer buffer_;
-  unsigned short port_;
-};
 
 // casefiled, started from the instance config on a free port with extra
 // flags; killed (SIGKILL) on destruction if still running. `port`, when not

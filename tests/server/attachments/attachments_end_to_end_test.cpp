@@ -224,8 +224,7 @@ TEST_F(AttachmentsEndToEndTest, UploadsInChunksResumesAfterACutAndServesWholeAnd
     // bytes, and the client reads what the server sent until it closes (an
     // unread TLS session ticket would turn the close into a reset that can
     // discard bytes in flight, making the kept count a matter of timing).
-    beast::error_code ignored;
-    beast::get_lowest_layer(cut->stream()).socket().shutdown(tcp::socket::shutdown_send, ignored);
+    cut->shutdown_send();
     EXPECT_TRUE(cut->closed_by_server());
   }
   std::string resumed_offset;

@@ -59,10 +59,8 @@ inline HttpResponse round_trip(TlsClient& client, const std::string& request) {
   if (auto error = client.write(request)) throw std::runtime_error("write failed: " + error.message());
   HttpResponse response;
   if (auto error = client.read(response)) {
-    const auto data = client.buffer().data();
-    throw std::runtime_error(
-        "read failed: " + error.message() + " after " + request.substr(0, 200) + " buffer: " +
-        std::string(static_cast<const char*>(data.data()), std::min<std::size_t>(data.size(), 300)));
+    throw std::runtime_error("read failed: " + error.message() + " after " + request.substr(0, 200) +
+                             " buffer: " + client.buffered_text(300));
   }
   return response;
 }
@@ -79,21 +77,14 @@ inline HttpResponse send(TlsClient& client, const std::string& method, const std
   return round_trip(client, request);
 }
 
-// HEAD: Beast's reader must be told the answer has no body.
 inline HttpResponse send_head(TlsClient& client, const std::string& target, const std::string& token) {
   const std::string request = "HEAD " + target + " HTTP/1.1\r\nHost: casefiled\r\nTus-Resumable: 1.0.0\r\n" +
                               "Authorization: Bearer " + token + "\r\n\r\n";
   if (auto error = client.write(request)) throw std::runtime_error("write failed: " + error.message());
-  http::response_parser<http::string_body> parser;
-  parser.skip(true);
-  std::optional<beast::error_code> result;
-  http::async_read(client.stream(), client.buffer(), parser,
-                   [&result](beast::error_code error, std::size_t) { result = error; });
-  client.io().restart();
-  while (!result && client.io().run_one() > 0) {
-  }
-  if (!result || *result) throw std::runtime_error("HEAD read failed");
-  return parser.release();
+  HttpResponse response;
+  if (auto error = client.read_head(response))
+    throw std::runtime_error("HEAD read failed: " + error.message());
+  return response;
 }
 
 inline std::string error_code_of(const HttpResponse& response) {
