@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "bench/support/raw_insert.hpp"
+#include "bench/support/server_commits.hpp"
 #include "crypto/ed25519.hpp"
 #include "crypto/random.hpp"
 #include "schema/database.hpp"
@@ -51,55 +52,13 @@ constexpr std::size_t kNewChangesPulled = 100;
 
 using test_support::ScratchDirectory;
 
-template <typename IdType>
-IdType numbered_id(std::uint8_t tag, std::uint64_t number) {
-  IdType id;
-  id.bytes[0] = tag;
-  for (int i = 0; i < 8; ++i) id.bytes[15 - i] = static_cast<std::uint8_t>(number >> (8 * i));
-  return id;
-}
+using bench::numbered_id;
 
-crypto::Ed25519PrivateKey device_key(std::uint64_t device) {
-  std::vector<std::uint8_t> seed(32, 0x42);
-  for (int i = 0; i < 8; ++i) seed[i] = static_cast<std::uint8_t>(device >> (8 * i));
-  return *crypto::Ed25519PrivateKey::from_seed(seed);
-}
-
-// The row generator shared by every benchmark here: one device's batch of
-// changes, each creating its own record in one of `cases` (round robin from
-// `first_case`) with a fresh random 700-byte sealed value, sealed and
-// committed as the push path would commit it.
 sync::PushCommit new_records_commit(std::uint64_t device, std::uint64_t batch_number,
                                     std::uint64_t first_device_sequence, std::size_t changes,
                                     std::size_t first_case, std::size_t cases) {
-  std::vector<sync::Change> batch_changes;
-  batch_changes.reserve(changes);
-  for (std::size_t i = 0; i < changes; ++i) {
-    const std::uint64_t sequence = first_device_sequence + i;
-    sync::Change change{sync::ChangeId{numbered_id<sync::DeviceId>(0xd0, device), sequence},
-                        sync::RecordKey{numbered_id<sync::CaseId>(0xca, first_case + i % cases), "interviews",
-                                        numbered_id<sync::RecordId>(0x7e, device << 32 | sequence)},
-                        sync::Hlc::from_parts(1'700'000'000'000 + sequence, 0),
-                        {sync::Operation{sync::OperationKind::set_field,
-                                         "statement",
-                                         sync::SealedValue{crypto::random_bytes(kSealedValueSize).value()},
-                                         {}}}};
-    batch_changes.push_back(std::move(change));
-  }
-  auto batch =
-      sync::seal_batch(numbered_id<sync::BatchId>(0xba, device << 32 | batch_number), device_key(device),
-                       numbered_id<sync::DeviceId>(0xd0, device), std::move(batch_changes));
-  if (!batch.ok()) std::abort();
-  sync::PushCommit commit;
-  commit.batch = batch->header;
-  for (sync::SignedChange& signed_change : batch->changes) {
-    commit.leaf_hashes.push_back(sync::merkle_leaf_hash(sync::encode_change(signed_change.change)));
-    sync::RecordState state(signed_change.change.record);
-    state.apply(signed_change.change);
-    commit.records.push_back({std::move(state), 0});
-    commit.accepted.push_back(std::move(signed_change));
-  }
-  return commit;
+  return bench::new_records_commit(device, batch_number, first_device_sequence, changes, first_case, cases,
+                                   kSealedValueSize);
 }
 
 crypto::SecretBytes database_key() { return crypto::random_secret(32).value(); }

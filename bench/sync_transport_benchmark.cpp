@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/support/bench_instance.hpp"
 #include "bench/support/raw_insert.hpp"
 #include "crypto/key_file.hpp"
 #include "crypto/random.hpp"
@@ -44,102 +45,16 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 using Clock = std::chrono::steady_clock;
 
-constexpr const char* kAdminPassphrase = "benchmark passphrase, not a secret";
-constexpr const char* kDevicePassphrase = "device passphrase, not a secret";
-constexpr std::size_t kRowsPerTransaction = 500;
 constexpr std::size_t kCases = 5;
 
-[[noreturn]] void fail(const std::string& what, const Error& error) {
-  std::cerr << "sync_transport_benchmark: " << what << ": " << error.code << ": " << error.message << "\n";
-  std::exit(1);
-}
-
-template <class T>
-T must(Result<T> result, const std::string& what) {
-  if (!result.ok()) fail(what, result.error());
-  return std::move(result).value();
-}
-
-void must(const Status& status, const std::string& what) {
-  if (!status.ok()) fail(what, status.error());
-}
+using bench::BenchInstance;
+using bench::fail;
+using bench::must;
+using bench::note_body;
+using bench::now_ms;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-// A printable 700-byte body, different for every note.
-std::string note_body(std::size_t value_bytes) {
-  const crypto::Bytes random = crypto::random_bytes(value_bytes).value();
-  std::string body(value_bytes, 'a');
-  for (std::size_t i = 0; i < value_bytes; ++i) body[i] = static_cast<char>('a' + random[i] % 26);
-  return body;
-}
-
-struct Instance {
-  fs::path root;
-  server::InstanceSummary summary;
-  std::unique_ptr<server::SqlCipherControlStore> control;
-  std::unique_ptr<server::AccessAdministration> administration;
-  std::unique_ptr<crypto::Ed25519PrivateKey> authority;
-};
-
-Instance make_instance(const fs::path& directory) {
-  Instance instance;
-  server::InstanceRequest request;
-  request.root = directory / "instance";
-  request.admin_passphrase = kAdminPassphrase;
-  instance.summary = must(server::create_instance(request), "create_instance");
-  instance.root = request.root;
-  instance.control = must(server::SqlCipherControlStore::open_in_instance(instance.root), "open control.db");
-  instance.administration = std::make_unique<server::AccessAdministration>(*instance.control, "admin:bench");
-  auto seed = must(crypto::load_key_file(server::InstanceLayout(instance.root).authority_key(),
-                                         kAdminPassphrase, crypto::kKeyFilePurposeOrgAuthority),
-                   "open the authority key");
-  instance.authority = std::make_unique<crypto::Ed25519PrivateKey>(
-      must(crypto::Ed25519PrivateKey::from_seed(seed.view()), "authority key"));
-  return instance;
-}
-
-// A device of `user`, enrolled with a code and certified by the admin.
-device::FieldDevice enrolled_device(Instance& instance, const fs::path& directory, const std::string& user,
-                                    unsigned short port) {
-  device::CreateOptions options;
-  options.scrypt = crypto::ScryptParameters{.n = 1u << 17, .r = 8, .p = 1};
-  auto field_device =
-      must(device::FieldDevice::create(directory, kDevicePassphrase, options), "create device");
-  must(instance.administration->add_user(user, server::Role::lawyer), "add user");
-  auto code = must(instance.administration->create_enrolment_code(user, std::chrono::minutes(15)), "code");
-  const std::string payload = json::serialize(
-      sync::enrolment_payload("https://127.0.0.1:" + std::to_string(port), instance.summary.tls_spki_pin,
-                              instance.summary.authority_fingerprint, code.text));
-  must(device::enrol(field_device, payload), "enrol");
-  must(instance.administration->certify_device(field_device.profile().device_id, *instance.authority),
-       "certify");
-  auto check = must(device::check_certification(field_device), "check certification");
-  if (check.state != device::EnrolmentState::certified) {
-    fail("check certification", make_error("not_certified", "the device is not certified"));
-  }
-  return field_device;
-}
-
-// The storage limit: the same change bytes inserted raw, 500 a transaction.
-double raw_insert_rate(const fs::path& directory, const std::vector<crypto::Bytes>& rows) {
-  auto database =
-      must(schema::Database::open(directory / "raw.db", test_support::random_database_key()), "open raw.db");
-  must(database.execute(bench::kRawRowsTable), "create table");
-  const auto start = Clock::now();
-  for (std::size_t at = 0; at < rows.size(); at += kRowsPerTransaction) {
-    const std::size_t count = std::min(kRowsPerTransaction, rows.size() - at);
-    must(bench::insert_rows_in_one_transaction(database, std::span(rows).subspan(at, count)), "raw insert");
-  }
-  return static_cast<double>(rows.size()) / seconds_since(start);
 }
 
 void print_row(const char* name, double rate, double baseline) {
@@ -148,22 +63,17 @@ void print_row(const char* name, double rate, double baseline) {
 
 int run(std::size_t changes, std::size_t value_bytes) {
   test_support::ScratchDirectory directory;
-  Instance instance = make_instance(directory.path());
+  BenchInstance instance = bench::make_instance(directory.path());
   server::testing::CasefiledProcess casefiled(server::InstanceLayout(instance.root).config(),
                                               directory.path() / "casefiled.log",
                                               instance.summary.tls_spki_pin, {"--log-level", "warning"});
-  auto amina = enrolled_device(instance, directory.path() / "amina", "amina", casefiled.port());
-  auto bruno = enrolled_device(instance, directory.path() / "bruno", "bruno", casefiled.port());
+  auto amina = bench::enrolled_device(instance, directory.path() / "amina", "amina", casefiled.port());
+  auto bruno = bench::enrolled_device(instance, directory.path() / "bruno", "bruno", casefiled.port());
 
   // Offline capture: the cases, then the notes, one durable write each.
   std::vector<sync::CaseId> cases;
   for (std::size_t i = 0; i < kCases; ++i) {
-    cases.push_back(must(amina.create_case({{"stage", std::string("trial")},
-                                            {"province", std::string("north")},
-                                            {"channel", std::string("duty_lawyer")},
-                                            {"opened_on", std::string("2026-11-27")}},
-                                           now_ms()),
-                         "create case"));
+    cases.push_back(bench::create_bench_case(amina));
   }
   const auto capture_start = Clock::now();
   for (std::size_t i = 0; i < changes; ++i) {
@@ -206,7 +116,7 @@ int run(std::size_t changes, std::size_t value_bytes) {
                                                 std::to_string(rows.size()) + " pulled"));
   }
 
-  const double raw_rate = raw_insert_rate(directory.path(), rows);
+  const double raw_rate = must(bench::raw_insert_rate(directory.path() / "raw.db", rows), "raw insert");
   casefiled.signal(SIGTERM);
   casefiled.wait_for_exit();
 
