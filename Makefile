@@ -27,8 +27,9 @@ release: deps $(RELEASE_DIR)/build.ninja
 	cmake --build $(RELEASE_DIR) -j $(JOBS)
 
 # Tests too long for make test's 30-minute budget on two cores; make soak
-# runs them (docs/testing-e2e.md): the 200 MB attachment upload cut five times.
-LONG_TESTS := ^e2e[.]AttachmentsE2eTest[.]ALargeUpload
+# runs them (docs/testing-e2e.md): the 200 MB attachment upload cut five times,
+# and the move of an instance from SQLCipher to PostgreSQL.
+LONG_TESTS := ^e2e[.]AttachmentsE2eTest[.]ALargeUpload|^e2e[.]store_migration$$
 
 # Debug build with ASan and UBSan; every test but LONG_TESTS, failing on the first red one.
 test: debug
