@@ -1,6 +1,5 @@
 #include "server/access/sqlcipher_control_store.hpp"
 
-#include <boost/json/serialize.hpp>
 #include <fstream>
 #include <sstream>
 
@@ -12,9 +11,6 @@ namespace {
 
 using schema::Database;
 using schema::Statement;
-
-constexpr std::size_t kMaxAuditText = 0xffff;
-constexpr std::size_t kMaxAuditDetails = 64 * 1024;
 
 #define CONTROL_ASSIGN_OR_RETURN(name, expr)                        \
   auto name##_result = (expr);                                      \
@@ -99,28 +95,18 @@ Result<AuditEntry> read_audit_entry(Statement& row) {
 
 // REQUIRES: inside a write transaction on `database`.
 Status append_audit_entry(Database& database, const AuditEvent& event) {
-  AuditEntry entry;
-  entry.time_ms = event.time_ms;
-  entry.actor = event.actor;
-  entry.event = event.event;
-  entry.subject = event.subject;
-  entry.details_json = boost::json::serialize(event.details);
-  if (entry.actor.size() > kMaxAuditText || entry.event.size() > kMaxAuditText ||
-      entry.subject.size() > kMaxAuditText || entry.details_json.size() > kMaxAuditDetails) {
-    return make_error("invalid_argument", "audit event too large");
-  }
+  std::int64_t previous_sequence = 0;
   crypto::Sha256Digest previous{};
   {
     CONTROL_ASSIGN_OR_RETURN(
         last, database.prepare("SELECT sequence, hash FROM audit_log ORDER BY sequence DESC LIMIT 1"));
     CONTROL_ASSIGN_OR_RETURN(row, last.step());
-    entry.sequence = 1;
     if (row) {
-      entry.sequence = last.column_int64(0) + 1;
+      previous_sequence = last.column_int64(0);
       if (!copy_fixed(last.column_blob(1), previous)) return make_error("corrupt", "malformed audit hash");
     }
   }
-  entry.hash = audit_entry_hash(previous, entry);
+  CONTROL_ASSIGN_OR_RETURN(entry, next_audit_entry(event, previous_sequence, previous));
   CONTROL_ASSIGN_OR_RETURN(
       insert, database.prepare("INSERT INTO audit_log(sequence, time, actor, event, subject, details, hash) "
                                "VALUES (?, ?, ?, ?, ?, ?, ?)"));
@@ -594,24 +580,14 @@ Result<AuditChainReport> SqlCipherControlStore::verify_audit_chain() {
       statement,
       database_.prepare("SELECT sequence, time, actor, event, subject, details, hash FROM audit_log "
                         "ORDER BY sequence"));
-  AuditChainReport report;
+  AuditChainVerifier verifier;
   while (true) {
     CONTROL_ASSIGN_OR_RETURN(row, statement.step());
     if (!row) break;
     CONTROL_ASSIGN_OR_RETURN(entry, read_audit_entry(statement));
-    const std::int64_t expected = report.entries + 1;
-    if (entry.sequence != expected) {
-      return make_error("audit_chain_broken", "audit entry " + std::to_string(expected) + " is missing");
-    }
-    const crypto::Sha256Digest hash = audit_entry_hash(report.head, entry);
-    if (hash != entry.hash) {
-      return make_error("audit_chain_broken",
-                        "audit entry " + std::to_string(entry.sequence) + " does not match the chain");
-    }
-    report.head = hash;
-    report.entries = expected;
+    CASEFILE_RETURN_IF_ERROR(verifier.add(entry));
   }
-  return report;
+  return verifier.report();
 }
 
 Status SqlCipherControlStore::rekey(const crypto::SecretBytes& new_key) {

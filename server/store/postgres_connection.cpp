@@ -46,6 +46,13 @@ void Parameters::add(unsigned int type, std::string value, int format) {
   types_.push_back(type);
   values_.push_back(std::move(value));
   formats_.push_back(format);
+  nulls_.push_back(false);
+}
+
+Parameters& Parameters::null() {
+  add(0, std::string(), 1);  // type 0: PostgreSQL infers it from the statement
+  nulls_.back() = true;
+  return *this;
 }
 
 Parameters& Parameters::int64(std::int64_t value) {
@@ -145,8 +152,9 @@ Result<QueryResult> Connection::execute(std::string_view sql, const Parameters& 
   std::vector<int> lengths;
   values.reserve(parameters.size());
   lengths.reserve(parameters.size());
-  for (const std::string& value : parameters.values()) {
-    values.push_back(value.data());
+  for (std::size_t index = 0; index < parameters.size(); ++index) {
+    const std::string& value = parameters.values()[index];
+    values.push_back(parameters.is_null(index) ? nullptr : value.data());
     lengths.push_back(static_cast<int>(value.size()));
   }
   PGresult* raw =
@@ -166,6 +174,20 @@ Status Connection::execute_script(std::string_view sql) {
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) outcome = result_error(result, connection_);
   if (result != nullptr) PQclear(result);
   return outcome;
+}
+
+int Connection::socket() const { return PQsocket(connection_); }
+
+Result<std::vector<std::string>> Connection::take_notifications() {
+  if (PQconsumeInput(connection_) == 0)
+    return make_error("unavailable", "PostgreSQL: " + first_line(PQerrorMessage(connection_)));
+  std::vector<std::string> payloads;
+  while (PGnotify* notification = PQnotifies(connection_)) {
+    payloads.emplace_back(notification->extra == nullptr ? "" : notification->extra);
+    PQfreemem(notification);
+  }
+  if (broken()) return make_error("unavailable", "PostgreSQL: the connection was lost");
+  return payloads;
 }
 
 void Connection::abandon_transaction() {

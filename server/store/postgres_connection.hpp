@@ -37,6 +37,8 @@ class Parameters {
   Parameters& int64(std::int64_t value);
   Parameters& bytes(crypto::ByteView value);
   Parameters& text(std::string_view value);
+  // SQL NULL, of the type the statement gives the parameter.
+  Parameters& null();
   // A bigint[] (for "= ANY($n)").
   Parameters& int64_array(const std::vector<std::int64_t>& values);
 
@@ -44,6 +46,7 @@ class Parameters {
   const std::vector<unsigned int>& types() const { return types_; }
   const std::vector<std::string>& values() const { return values_; }
   const std::vector<int>& formats() const { return formats_; }
+  bool is_null(std::size_t index) const { return nulls_[index]; }
 
  private:
   void add(unsigned int type, std::string value, int format);
@@ -51,6 +54,7 @@ class Parameters {
   std::vector<unsigned int> types_;  // PostgreSQL type OIDs
   std::vector<std::string> values_;  // binary or text, as formats_ says
   std::vector<int> formats_;         // 1: binary, 0: text
+  std::vector<bool> nulls_;          // true: NULL, whatever values_ holds
 };
 
 // The rows a statement returned (binary format).
@@ -88,6 +92,12 @@ class Connection {
   Result<QueryResult> execute(std::string_view sql, const Parameters& parameters = {});
   // Statements without parameters, several separated by ';' (migrations).
   Status execute_script(std::string_view sql);
+
+  // For LISTEN (PostgresChangeListener): the socket to poll() for input, and
+  // the payloads of the notifications received so far, after reading what
+  // the socket holds. Errors: "unavailable" (the connection is lost).
+  int socket() const;
+  Result<std::vector<std::string>> take_notifications();
 
   // Runs ROLLBACK if a transaction is open (after a failed statement).
   void abandon_transaction();

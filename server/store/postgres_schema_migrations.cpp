@@ -82,6 +82,120 @@ CREATE TABLE key_wraps (
 );
 )sql";
 
+// The control store (PostgresControlStore): the tables of control.db
+// (server/access/internal/control_store_migrations.cpp) in PostgreSQL types,
+// plus audit_head, the one row every audit append locks, so that two
+// instances cannot both append sequence n and fork the hash chain. Flags are
+// bigint 0/1 and times bigint milliseconds, as on SQLCipher.
+constexpr const char* kCreateControlTables = R"sql(
+CREATE TABLE users (
+  name text PRIMARY KEY,
+  role text NOT NULL CHECK (role IN ('lawyer', 'supervisor', 'admin')),
+  disabled bigint NOT NULL DEFAULT 0,
+  created_at bigint NOT NULL
+);
+CREATE TABLE devices (
+  id bytea PRIMARY KEY CHECK (octet_length(id) = 16),
+  user_name text NOT NULL REFERENCES users (name),
+  signing_key bytea NOT NULL CHECK (octet_length(signing_key) = 32),
+  wrapping_key bytea NOT NULL CHECK (octet_length(wrapping_key) = 32),
+  state text NOT NULL CHECK (state IN ('pending', 'certified', 'revoked')),
+  enrolled_at bigint NOT NULL,
+  certificate bytea,
+  wipe_order bytea
+);
+CREATE INDEX devices_by_user ON devices (user_name);
+CREATE TABLE enrolment_codes (
+  code_hash bytea PRIMARY KEY CHECK (octet_length(code_hash) = 32),
+  user_name text NOT NULL REFERENCES users (name),
+  expires_at bigint NOT NULL,
+  used bigint NOT NULL DEFAULT 0
+);
+CREATE TABLE auth_challenges (
+  challenge bytea PRIMARY KEY,
+  device bytea NOT NULL REFERENCES devices (id),
+  expires_at bigint NOT NULL,
+  used bigint NOT NULL DEFAULT 0
+);
+CREATE INDEX auth_challenges_by_device ON auth_challenges (device);
+CREATE TABLE tokens (
+  token_hash bytea PRIMARY KEY CHECK (octet_length(token_hash) = 32),
+  device bytea NOT NULL REFERENCES devices (id),
+  expires_at bigint NOT NULL
+);
+CREATE INDEX tokens_by_device ON tokens (device);
+CREATE TABLE cases (
+  id bytea PRIMARY KEY CHECK (octet_length(id) = 16),
+  created_at bigint NOT NULL,
+  created_by text NOT NULL
+);
+CREATE TABLE case_members (
+  case_id bytea NOT NULL REFERENCES cases (id),
+  user_name text NOT NULL REFERENCES users (name),
+  added_at bigint NOT NULL,
+  PRIMARY KEY (case_id, user_name)
+);
+CREATE INDEX case_members_by_user ON case_members (user_name, case_id);
+CREATE TABLE audit_log (
+  sequence bigint PRIMARY KEY CHECK (sequence >= 1),
+  time bigint NOT NULL,
+  actor text NOT NULL,
+  event text NOT NULL,
+  subject text NOT NULL,
+  details text NOT NULL,
+  hash bytea NOT NULL CHECK (octet_length(hash) = 32)
+);
+CREATE INDEX audit_log_by_time ON audit_log (time);
+CREATE INDEX audit_log_by_event ON audit_log (event, sequence);
+CREATE INDEX audit_log_by_subject ON audit_log (subject, sequence);
+CREATE INDEX audit_log_by_actor ON audit_log (actor, sequence);
+CREATE TABLE audit_head (
+  singleton integer PRIMARY KEY CHECK (singleton = 1),
+  last_sequence bigint NOT NULL CHECK (last_sequence >= 0),
+  last_hash bytea NOT NULL CHECK (octet_length(last_hash) = 32)
+);
+INSERT INTO audit_head (singleton, last_sequence, last_hash) VALUES (1, 0, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea);
+-- Append-only through SQL; the hash chain catches whoever edits it another way.
+CREATE FUNCTION audit_log_refuses_change() RETURNS trigger LANGUAGE plpgsql AS
+  $$ BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$;
+CREATE TRIGGER audit_log_refuses_update BEFORE UPDATE OR DELETE ON audit_log
+  FOR EACH ROW EXECUTE FUNCTION audit_log_refuses_change();
+)sql";
+
+// tus uploads and stored attachment contents (PostgresUploadStore), as
+// casefile.db holds them at its migration 4.
+constexpr const char* kCreateAttachmentTables = R"sql(
+CREATE TABLE attachment_uploads (
+  upload_id text PRIMARY KEY CHECK (length(upload_id) = 32),
+  device bytea NOT NULL,
+  case_id bytea NOT NULL,
+  record_id bytea NOT NULL,
+  length bigint NOT NULL CHECK (length >= 0),
+  upload_offset bigint NOT NULL CHECK (upload_offset >= 0 AND upload_offset <= length),
+  expires_at bigint NOT NULL,
+  UNIQUE (device, case_id, record_id)
+);
+CREATE INDEX attachment_uploads_by_expiry ON attachment_uploads (expires_at);
+CREATE INDEX attachment_uploads_by_device ON attachment_uploads (device);
+CREATE TABLE attachment_blobs (
+  case_id bytea NOT NULL,
+  record_id bytea NOT NULL,
+  size bigint NOT NULL CHECK (size >= 0),
+  sha256 text NOT NULL CHECK (length(sha256) = 64),
+  device bytea NOT NULL,
+  stored_at bigint NOT NULL,
+  PRIMARY KEY (case_id, record_id)
+);
+CREATE INDEX attachment_blobs_by_device ON attachment_blobs (device);
+)sql";
+
+// The upload lease (UploadStore::take_lease), as casefile.db holds it at its
+// migration 5: which request works on an upload, and until when.
+constexpr const char* kAddUploadLease = R"sql(
+ALTER TABLE attachment_uploads ADD COLUMN lease_holder text;
+ALTER TABLE attachment_uploads ADD COLUMN lease_until bigint NOT NULL DEFAULT 0;
+)sql";
+
 // The epoch comes from OpenSSL's generator, as on SQLCipher it comes from the OS.
 Status insert_instance_epoch(postgres::Connection& connection) {
   auto epoch = crypto::random_bytes(kInstanceEpochSize);
@@ -97,6 +211,9 @@ const std::vector<PostgresMigration>& migrations() {
       {1, "create batches, change_log, records, log_head and instance_identity", kCreateSyncTables,
        insert_instance_epoch},
       {2, "create key_epochs and key_wraps", kCreateKeyTables, {}},
+      {3, "create the control store's tables and audit_head", kCreateControlTables, {}},
+      {4, "create attachment_uploads and attachment_blobs", kCreateAttachmentTables, {}},
+      {5, "attachment_uploads: the upload lease (holder and expiry)", kAddUploadLease, {}},
   };
   return list;
 }

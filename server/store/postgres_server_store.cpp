@@ -8,6 +8,7 @@
 #include "server/store/instance_epoch.hpp"
 #include "server/store/internal/column_values.hpp"
 #include "server/store/internal/push_commit_rows.hpp"
+#include "server/store/postgres_change_listener.hpp"
 #include "server/store/postgres_connection.hpp"
 #include "server/store/postgres_schema_migrations.hpp"
 #include "sync/record_state.hpp"
@@ -320,8 +321,46 @@ Result<std::vector<std::uint64_t>> PostgresServerStore::commit_push(const sync::
   auto rows = internal::encode_push_commit(commit);  // before the lock: CPU work only
   if (!rows.ok()) return std::move(rows).error();
   return with_connection(*pool_, [&](Connection& connection) -> Result<std::vector<std::uint64_t>> {
-    return postgres::in_transaction(connection, "BEGIN",
-                                    [&] { return write_push_commit(connection, *rows); });
+    return postgres::in_transaction(connection, "BEGIN", [&]() -> Result<std::vector<std::uint64_t>> {
+      auto sequences = write_push_commit(connection, *rows);
+      if (!sequences.ok() || commit.accepted.empty()) return sequences;
+      // Delivered to every listening instance when, and only if, this commits.
+      std::set<sync::CaseId> cases;
+      for (const auto& change : commit.accepted) cases.insert(change.change.record.case_id);
+      auto notified = connection.execute(
+          "SELECT pg_notify($1, $2)", Parameters().text(kChangeChannel).text(encode_change_payload(cases)));
+      if (!notified.ok()) return std::move(notified).error();
+      return sequences;
+    });
+  });
+}
+
+Status PostgresServerStore::for_each_record(std::string_view collection,
+                                            const std::function<void(sync::RecordState)>& visit) {
+  return with_connection(*pool_, [&](Connection& connection) -> Status {
+    return postgres::in_transaction(connection, kReadSnapshot, [&]() -> Status {
+      auto rows = connection.execute(
+          "SELECT records.case_id, records.record_id, records.state, change_log.change_bytes FROM records "
+          "LEFT JOIN change_log ON change_log.sequence = records.created_by WHERE records.collection = $1",
+          Parameters().text(collection));
+      if (!rows.ok()) return std::move(rows).error();
+      for (int row = 0; row < rows->rows(); ++row) {
+        if (!rows->is_null(row, 2)) {
+          auto state = sync::decode_record_state(rows->bytes(row, 2));
+          if (!state.ok()) return store_corrupt("a stored record does not decode");
+          visit(std::move(state).value());
+          continue;
+        }
+        auto case_id = internal::id_from_bytes<sync::CaseId>(rows->bytes(row, 0));
+        auto record_id = internal::id_from_bytes<sync::RecordId>(rows->bytes(row, 1));
+        if (!case_id || !record_id) return store_corrupt("records row");
+        auto state = internal::state_created_by(
+            sync::RecordKey{*case_id, std::string(collection), *record_id}, rows->bytes(row, 3));
+        if (!state.ok()) return std::move(state).error();
+        visit(std::move(state).value());
+      }
+      return ok_status();
+    });
   });
 }
 

@@ -10,6 +10,9 @@
 // every sequence below n: no gap a pull could skip, whatever the number of
 // writers. A refused commit rolls back its advance: no hole either.
 //
+// Wake-ups: a commit that appends changes sends NOTIFY casefile_changes with
+// its cases inside its transaction (postgres_change_listener.hpp).
+//
 // Durability: an answered commit is committed by PostgreSQL, which with its
 // defaults (fsync on, synchronous_commit on) means flushed to its WAL.
 //
@@ -23,12 +26,14 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 
 #include "base/result.hpp"
 #include "crypto/secret_bytes.hpp"
+#include "sync/record_state.hpp"
 #include "sync/store.hpp"
 
 namespace casefile::server {
@@ -66,6 +71,11 @@ class PostgresServerStore final : public sync::ServerStore {
   // range scan of (case_id, sequence) bounded by `limit`, then the entries.
   Result<sync::LogSlice> read_log(std::uint64_t after_sequence, const std::set<sync::CaseId>& readable_cases,
                                   std::size_t limit) override;
+
+  // Every record of `collection`, in no order, each as its merged state
+  // (statistics read them; the ServerStore interface has no scan). One
+  // snapshot. Errors: "store_unavailable", "store_corrupt".
+  Status for_each_record(std::string_view collection, const std::function<void(sync::RecordState)>& visit);
 
   // The instance epoch (instance_epoch.hpp) as 32 hex digits, and its renewal
   // after a restore. Errors: "store_unavailable", "store_corrupt".

@@ -45,12 +45,25 @@ void ChangeNotifier::notify(const std::set<sync::CaseId>& cases) {
   for (auto& callback : woken) callback(WakeReason::commit);
 }
 
+void ChangeNotifier::notify_all() {
+  std::vector<Callback> woken;
+  {
+    const std::lock_guard lock(mutex_);
+    ++generation_;
+    all_generation_ = generation_;
+    for (auto& [id, waiter] : waiters_) woken.push_back(std::move(waiter.callback));
+    waiters_.clear();
+    by_deadline_.clear();
+  }
+  for (auto& callback : woken) callback(WakeReason::commit);
+}
+
 void ChangeNotifier::wait(const std::set<sync::CaseId>& cases, std::uint64_t seen_generation,
                           Clock::time_point deadline, Callback callback) {
   WakeReason immediate = WakeReason::commit;
   {
     const std::lock_guard lock(mutex_);
-    bool missed = false;
+    bool missed = all_generation_ > seen_generation;
     for (const auto& case_id : cases) {
       const auto found = case_generation_.find(case_id);
       missed = missed || (found != case_generation_.end() && found->second > seen_generation);

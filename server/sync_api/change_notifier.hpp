@@ -1,7 +1,8 @@
 // ChangeNotifier: wakes long-polling pulls when a commit touches one of
 // their cases. One process's commits signal it (NotifyingServerStore); when
-// several casefiled share a PostgreSQL store, each instance's notifier will
-// be fed by LISTEN/NOTIFY on the commit's cases instead (docs/protocol.md).
+// several casefiled share a PostgreSQL store, each instance's notifier is
+// also fed by LISTEN/NOTIFY with other instances' commits
+// (PostgresChangeListener, docs/scale.md).
 //
 // A waiter names its cases, the generation it read the log at, a deadline
 // and a callback. The callback runs exactly once: when a later commit touches
@@ -42,6 +43,11 @@ class ChangeNotifier {
   // Signals a commit that touched `cases`; wakes their waiters.
   void notify(const std::set<sync::CaseId>& cases);
 
+  // Signals commits whose cases are not known (another instance's, when the
+  // LISTEN connection was lost and may have missed some): wakes every waiter
+  // with `commit`, and any waiter that registers with an older generation.
+  void notify_all();
+
   // Registers a waiter (see the file comment). After close(), calls
   // `callback(closing)` at once.
   void wait(const std::set<sync::CaseId>& cases, std::uint64_t seen_generation, Clock::time_point deadline,
@@ -65,6 +71,7 @@ class ChangeNotifier {
   std::condition_variable timer_wake_;
   std::uint64_t generation_ = 0;                                 // GUARDED_BY(mutex_)
   std::map<sync::CaseId, std::uint64_t> case_generation_;        // GUARDED_BY(mutex_)
+  std::uint64_t all_generation_ = 0;                             // GUARDED_BY(mutex_): last notify_all
   std::uint64_t next_waiter_ = 1;                                // GUARDED_BY(mutex_)
   std::map<std::uint64_t, Waiter> waiters_;                      // GUARDED_BY(mutex_)
   std::multimap<Clock::time_point, std::uint64_t> by_deadline_;  // GUARDED_BY(mutex_)

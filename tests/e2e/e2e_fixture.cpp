@@ -274,6 +274,7 @@ void E2eTest::SetUp() {
   scratch_ = std::make_unique<test_support::ScratchDirectory>();
   runner_ = std::make_unique<CommandRunner>(scratch() / "commands");
   server_ = std::make_unique<E2eServer>(scratch() / "instance", scratch() / "casefiled.log", *runner_);
+  prepare_instance(*server_);
   server_->start();
 }
 

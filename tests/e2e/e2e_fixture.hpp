@@ -183,6 +183,10 @@ class E2eTest : public ::testing::Test {
   // Clear fields of a valid `cases` record.
   static std::vector<std::string> case_fields();
 
+  // Runs after `casefile-admin init` and before casefiled first starts: a
+  // test that needs another instance configuration writes it here.
+  virtual void prepare_instance(E2eServer& server) { (void)server; }
+
   // `count` notes added to `case_id` on `device` in one call; their record ids.
   std::multiset<std::string> add_notes(E2eDevice& device, const std::string& case_id, int count);
   // After a last clean sync of `writer`: its outbox and quarantine are empty,

@@ -11,6 +11,7 @@
 #include "crypto/random.hpp"
 #include "crypto/tls_identity.hpp"
 #include "server/instance.hpp"
+#include "tests/support/shell_command.hpp"
 
 namespace casefile::server {
 namespace {
@@ -328,6 +329,33 @@ TEST_F(CasefiledEndToEndTest, SigtermFinishesTheRequestInFlightThenExitsZero) {
   EXPECT_TRUE(in_flight.closed_by_server());
   (void)in_flight.shutdown();
   EXPECT_EQ(server->wait_for_exit(), 0) << server->log();
+}
+
+}  // namespace
+}  // namespace casefile::server
+
+namespace casefile::server {
+namespace {
+
+// casefiled with `store.kind = "postgres"` and a database it cannot reach
+// refuses to start with store_unavailable, and its output never repeats the
+// connection string's password.
+TEST(CasefiledStoreChoice, AnUnreachablePostgresIsRefusedAtStartupWithoutRepeatingThePassword) {
+  const fs::path directory = fs::temp_directory_path() / ("casefile-store-choice-" + std::to_string(::getpid()));
+  fs::remove_all(directory);
+  InstanceRequest request;
+  request.root = directory / "instance";
+  request.admin_passphrase = "correct horse battery staple";
+  ASSERT_TRUE(create_instance(request).ok());
+  const std::string command = std::string(CASEFILED_BINARY) + " --config " +
+                              InstanceLayout(request.root).config().string() +
+                              " --store postgres --postgres-url "
+                              "'host=127.0.0.1 port=1 connect_timeout=2 password=hunter2-secret' 2>&1";
+  const test_support::CommandRun run = test_support::run_shell_command(command);
+  fs::remove_all(directory);
+  EXPECT_EQ(run.exit_code, 1) << run.out;
+  EXPECT_NE(run.out.find("store_unavailable"), std::string::npos) << run.out;
+  EXPECT_EQ(run.out.find("hunter2"), std::string::npos) << run.out;
 }
 
 }  // namespace

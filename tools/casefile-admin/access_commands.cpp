@@ -16,6 +16,7 @@
 #include "server/config.hpp"
 #include "server/instance.hpp"
 #include "sync/device_authentication.hpp"
+#include "tools/casefile-admin/instance_stores.hpp"
 #include "tools/casefile-admin/keys_commands.hpp"
 #include "tools/casefile-admin/terminal_qr.hpp"
 
@@ -28,12 +29,12 @@ using server::ControlStore;
 
 // What every access command works with.
 struct Session {
-  std::unique_ptr<server::SqlCipherControlStore> store;
+  std::unique_ptr<server::ControlStore> store;
   std::unique_ptr<AccessAdministration> administration;
 };
 
 Result<Session> open_session(const Options& options) {
-  auto store = server::SqlCipherControlStore::open_in_instance(options.instance);
+  auto store = open_instance_control_store(options.instance);
   if (!store.ok()) return std::move(store).error();
   Session session;
   session.store = std::move(*store);

@@ -67,6 +67,9 @@ commands:
                                --include-server-secrets also FILE.secrets (database and TLS keys)
   backup verify FILE --backup-key KEYFILE
                                check a backup completely without restoring it
+  store migrate-to-postgres --postgres-url URL
+                               copy the instance's SQLCipher stores into PostgreSQL
+                               (casefiled stopped; resumable; docs/scale.md)
   restore FILE --backup-key KEYFILE --instance DIR
                                restore into a new, empty instance (casefile-admin init first)
 
@@ -93,7 +96,7 @@ const std::set<std::string> kValueOptions = {
     "limit", "validity-days", "to",     "recovery-key", "recovery-passphrase-file"};
 const std::set<std::string> kFlagOptions = {"generate-passphrase", "verify", "sign-only", "all"};
 // The options of backup_commands.cpp.
-const std::set<std::string> kBackupValueOptions = {"to", "backup-key", "backup-passphrase-file"};
+const std::set<std::string> kBackupValueOptions = {"to", "backup-key", "backup-passphrase-file", "postgres-url"};
 const std::set<std::string> kBackupFlagOptions = {"include-server-secrets"};
 
 }  // namespace

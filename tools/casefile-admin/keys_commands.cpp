@@ -21,6 +21,7 @@
 #include "sync/case_key_wrap.hpp"
 #include "sync/sealed_field_context.hpp"
 #include "tools/casefile-admin/access_commands.hpp"
+#include "tools/casefile-admin/instance_stores.hpp"
 #include "tools/casefile-device/progress_bar.hpp"
 
 namespace casefile::admin {
@@ -33,9 +34,8 @@ using server::KeyringOutcome;
 // The stores and identity a keyring command works with.
 struct KeyringSession {
   server::InstanceSummary instance;
-  crypto::SecretBytes database_key;
-  std::unique_ptr<server::SqlcipherKeyWrapStore> keys;
-  std::unique_ptr<server::SqlCipherControlStore> owned_control;  // null when the caller lends one
+  std::unique_ptr<server::KeyWrapStore> keys;
+  std::unique_ptr<server::ControlStore> owned_control;  // null when the caller lends one
   std::unique_ptr<KeyringAdministration> administration;
 };
 
@@ -44,16 +44,11 @@ Result<KeyringSession> open_keyring_session(const Options& options, server::Cont
   auto instance = server::describe_instance(options.instance);
   if (!instance.ok()) return std::move(instance).error();
   session.instance = std::move(*instance);
-  const server::InstanceLayout layout(options.instance);
-  auto key = server::read_database_key_file(layout.database_key());
-  if (!key.ok()) return std::move(key).error();
-  session.database_key = std::move(*key);
-  auto keys = server::SqlcipherKeyWrapStore::open(server::key_wrap_database_path(layout.database()),
-                                                  session.database_key);
+  auto keys = open_instance_key_wrap_store(options.instance);
   if (!keys.ok()) return std::move(keys).error();
   session.keys = std::move(*keys);
   if (control == nullptr) {
-    auto opened = server::SqlCipherControlStore::open_in_instance(options.instance);
+    auto opened = open_instance_control_store(options.instance);
     if (!opened.ok()) return std::move(opened).error();
     session.owned_control = std::move(*opened);
     control = session.owned_control.get();
@@ -325,8 +320,11 @@ int run_cases_read(const Options& options) {
   if (!recovery.ok()) return fail(options, recovery.error());
   auto keyring = session->administration->open_with_recovery_key(*case_id, *recovery);
   if (!keyring.ok()) return fail(options, keyring.error());
-  auto store = server::SqlcipherServerStore::open(server::InstanceLayout(options.instance).database(),
-                                                  session->database_key);
+  // The SQLCipher log only: on PostgreSQL this command is not built yet (docs/scale.md).
+  auto database_key = server::read_database_key_file(server::InstanceLayout(options.instance).database_key());
+  if (!database_key.ok()) return fail(options, database_key.error());
+  auto store =
+      server::SqlcipherServerStore::open(server::InstanceLayout(options.instance).database(), *database_key);
   if (!store.ok()) return fail(options, store.error());
 
   // The case's records, named by its log; then each record's merged state.

@@ -11,6 +11,7 @@
 #include "tools/casefile-admin/keys_commands.hpp"
 #include "tools/casefile-admin/secrets_commands.hpp"
 #include "tools/casefile-admin/stats_command.hpp"
+#include "tools/casefile-admin/store_migration.hpp"
 
 int main(int argc, char** argv) {
   using namespace casefile::admin;
@@ -31,6 +32,7 @@ int main(int argc, char** argv) {
     if (is_access_command(command)) return run_access_command(options);
     if (is_secrets_command(command)) return run_secrets_command(options);
     if (is_backup_command(command)) return run_backup_command(options);
+    if (is_store_command(command)) return run_store_command(options);
   } catch (const std::exception& error) {
     // Exceptions are programming errors (DESIGN §2): report, never hide.
     std::cerr << "casefile-admin: internal error: " << error.what() << "\n";

@@ -1,6 +1,7 @@
 // casefiled: the HTTPS sync server. `casefiled --config var/casefiled.toml`.
 // Opens the instance's SQLCipher stores (casefile.db, control.db, keys.db,
-// all under database.key), then serves the operations routes, identity and
+// all under database.key), or with [store] kind = "postgres" the same stores
+// on PostgreSQL (docs/scale.md), then serves the operations routes, identity and
 // access, the sync API and attachments (attachments/ beside casefile.db) on
 // one Router. docs/operations.md describes flags,
 // logs and signals; docs/protocol.md every route.
@@ -15,6 +16,7 @@
 #include <functional>
 #include <iostream>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -26,8 +28,10 @@
 #include "server/access/access_routes.hpp"
 #include "server/access/access_service.hpp"
 #include "server/access/credential_sweeper.hpp"
+#include "server/access/postgres_control_store.hpp"
 #include "server/access/sqlcipher_control_store.hpp"
 #include "server/attachments/attachment_endpoints.hpp"
+#include "server/attachments/postgres_upload_store.hpp"
 #include "server/attachments/sqlcipher_upload_store.hpp"
 #include "server/attachments/upload_sweeper.hpp"
 #include "server/config.hpp"
@@ -37,10 +41,14 @@
 #include "server/operations_routes.hpp"
 #include "server/router.hpp"
 #include "server/store/instance_epoch.hpp"
+#include "server/store/postgres_change_listener.hpp"
+#include "server/store/postgres_key_wrap_store.hpp"
+#include "server/store/postgres_server_store.hpp"
 #include "server/store/sqlcipher_server_store.hpp"
 #include "server/sync_api/database_key_file.hpp"
 #include "server/sync_api/database_key_rotation.hpp"
 #include "server/sync_api/sqlcipher_key_wrap_store.hpp"
+#include "server/sync_api/statistics_snapshot.hpp"
 #include "server/sync_api/sync_api_routes.hpp"
 #include "server/sync_api/tls_pins_endpoint.hpp"
 
@@ -75,15 +83,23 @@ Result<crypto::Ed25519PublicKey> read_authority_public_key(const std::filesystem
   return key;
 }
 
-// The instance's stores, open for the life of the process.
+// The instance's stores, open for the life of the process: its SQLCipher
+// files, or the PostgreSQL database that several instances share
+// (docs/scale.md). The typed pointers reach what only one kind has
+// (SQLCipher's database-key rotation, PostgreSQL's record scan and epoch).
 struct InstanceStores {
-  std::unique_ptr<SqlcipherServerStore> sync;
-  std::unique_ptr<SqlCipherControlStore> control;
-  std::unique_ptr<SqlcipherKeyWrapStore> keys;
-  crypto::SecretBytes database_key;
+  std::unique_ptr<sync::ServerStore> sync;
+  std::unique_ptr<ControlStore> control;
+  std::unique_ptr<KeyWrapStore> keys;
+  std::unique_ptr<UploadStore> uploads;  // PostgreSQL only; SQLCipher's is made in serve()
+  SqlcipherServerStore* sqlcipher_sync = nullptr;
+  SqlCipherControlStore* sqlcipher_control = nullptr;
+  SqlcipherKeyWrapStore* sqlcipher_keys = nullptr;
+  PostgresServerStore* postgres_sync = nullptr;
+  crypto::SecretBytes database_key;  // SQLCipher only
 };
 
-Result<InstanceStores> open_stores(const ServerConfig& config) {
+Result<InstanceStores> open_sqlcipher_stores(const ServerConfig& config) {
   if (config.database.empty() || config.database_key_file.empty()) {
     return make_error("invalid_config", "database and database_key_file are required");
   }
@@ -96,11 +112,52 @@ Result<InstanceStores> open_stores(const ServerConfig& config) {
   if (!control.ok()) return std::move(control).error();
   auto keys = SqlcipherKeyWrapStore::open(key_wrap_database_path(config.database), *key);
   if (!keys.ok()) return std::move(keys).error();
+  stores.sqlcipher_sync = sync->get();
+  stores.sqlcipher_control = control->get();
+  stores.sqlcipher_keys = keys->get();
   stores.sync = std::move(sync).value();
   stores.control = std::move(control).value();
   stores.keys = std::move(keys).value();
   stores.database_key = std::move(key).value();
   return stores;
+}
+
+// Every store on the one database; each applies the PostgreSQL migrations
+// (idempotent, locked against instances starting at once).
+Result<InstanceStores> open_postgres_stores(const ServerConfig& config) {
+  if (config.database.empty()) return make_error("invalid_config", "database is required");
+  const std::string& url = config.store.postgres_url;
+  InstanceStores stores;
+  auto sync = PostgresServerStore::open(url);
+  if (!sync.ok()) return std::move(sync).error();
+  auto control = PostgresControlStore::open(url);
+  if (!control.ok()) return std::move(control).error();
+  auto keys = PostgresKeyWrapStore::open(url);
+  if (!keys.ok()) return std::move(keys).error();
+  auto uploads = PostgresUploadStore::open(url);
+  if (!uploads.ok()) return std::move(uploads).error();
+  stores.postgres_sync = sync->get();
+  stores.sync = std::move(sync).value();
+  stores.control = std::move(control).value();
+  stores.keys = std::move(keys).value();
+  stores.uploads = std::move(uploads).value();
+  return stores;
+}
+
+Result<InstanceStores> open_stores(const ServerConfig& config) {
+  return config.store.kind == StoreKind::postgres ? open_postgres_stores(config)
+                                                  : open_sqlcipher_stores(config);
+}
+
+// Every live record statistics read, from the PostgreSQL store.
+Result<StatisticsSnapshot> read_postgres_statistics(PostgresServerStore& store) {
+  StatisticsSnapshot snapshot;
+  for (const char* collection : kStatisticsCollections) {
+    Status read =
+        store.for_each_record(collection, [&](sync::RecordState state) { snapshot.add(std::move(state)); });
+    if (!read.ok()) return std::move(read).error();
+  }
+  return snapshot;
 }
 
 std::int64_t now_ms() {
@@ -176,10 +233,10 @@ class UserSignalListener {
 // Authors of relayed batches (docs/operations.md, "Devices heal a restored
 // server"): any device the authority certified, revoked ones included, since
 // what a healing device relays was signed while the certificate was valid.
-sync::CertifiedAuthorKey relayed_author_keys(SqlCipherControlStore& control) {
+sync::CertifiedAuthorKey relayed_author_keys(ControlStore& control) {
   return [&control](const sync::DeviceId& author) -> Result<std::optional<crypto::Ed25519PublicKey>> {
     auto device = control.find_device(author);
-    if (!device.ok()) return make_error("store_unavailable", "control.db: " + device.error().message);
+    if (!device.ok()) return make_error("store_unavailable", "control store: " + device.error().message);
     if (!*device || (*device)->certificate.empty()) return std::optional<crypto::Ed25519PublicKey>();
     return std::optional((*device)->signing_public_key);
   };
@@ -200,16 +257,7 @@ int serve(const std::vector<std::string>& arguments) {
     return 2;
   }
   const JsonLogger logger(config->log_level);
-  // docs/scale.md: the sync and key-wrap stores run on PostgreSQL; the control
-  // store does not yet, and half an instance on PostgreSQL is no instance.
-  if (config->store.kind == StoreKind::postgres) {
-    return startup_failed(
-        logger,
-        make_error("store_not_built",
-                   "store.kind = \"postgres\": casefiled cannot run on PostgreSQL yet; the sync and key-wrap "
-                   "stores are built, but the control store (tokens, enrolment, devices, audit) is not "
-                   "(issue #10, docs/scale.md); use kind = \"sqlcipher\""));
-  }
+  const bool on_postgres = config->store.kind == StoreKind::postgres;
   // Before any thread starts, so that only the rotation listener takes it.
   sigset_t user_signal;
   sigemptyset(&user_signal);
@@ -219,7 +267,8 @@ int serve(const std::vector<std::string>& arguments) {
   if (!authority.ok()) return startup_failed(logger, authority.error());
   auto pin = certificate_pin(config->tls_certificate);
   if (!pin.ok()) return startup_failed(logger, pin.error());
-  auto finished = finish_interrupted_rotation(*config, logger);
+  // The database key protects the SQLCipher files only.
+  auto finished = on_postgres ? Result<bool>(false) : finish_interrupted_rotation(*config, logger);
   if (!finished.ok()) return startup_failed(logger, finished.error());
   auto stores = open_stores(*config);
   if (!stores.ok()) return startup_failed(logger, stores.error());
@@ -239,11 +288,23 @@ int serve(const std::vector<std::string>& arguments) {
   // Expired enrolment codes, challenges and tokens serve no request: sweep them.
   CredentialSweeper credential_sweeper(*stores->control, logger, std::chrono::minutes(10));
   ChangeNotifier notifier;
+  // Other instances' commits wake this one's parked pulls (docs/scale.md).
+  std::unique_ptr<PostgresChangeListener> change_listener;
+  if (on_postgres) {
+    change_listener = std::make_unique<PostgresChangeListener>(
+        config->store.postgres_url,
+        [&notifier](const std::set<sync::CaseId>& cases) { notifier.notify(cases); },
+        [&notifier] { notifier.notify_all(); });
+  }
   const AuditRecorder audit = [&control = *stores->control](const AuditEvent& event) {
     return control.append_audit(event);
   };
   SyncEndpointOptions sync_options;
-  {  // Read once: a restore happens with casefiled stopped, and renews it.
+  if (on_postgres) {
+    auto epoch = stores->postgres_sync->instance_epoch();
+    if (!epoch.ok()) return startup_failed(logger, epoch.error());
+    sync_options.instance_epoch = *epoch;
+  } else {  // Read once: a restore happens with casefiled stopped, and renews it.
     auto database = schema::Database::open_reader(config->database, stores->database_key);
     if (!database.ok()) return startup_failed(logger, database.error());
     auto epoch = read_instance_epoch(*database);
@@ -259,17 +320,21 @@ int serve(const std::vector<std::string>& arguments) {
   KeyWrapEndpoints keys(*stores->keys, access.authenticator(), audit,
                         control_store_case_key_recipients(*stores->control));
   const StatisticsEndpoint statistics(
-      [database = config->database, &key = stores->database_key, &database_key_mutex] {
+      [database = config->database, &key = stores->database_key, &database_key_mutex,
+       postgres = stores->postgres_sync] {
+        if (postgres != nullptr) return read_postgres_statistics(*postgres);
         const std::lock_guard lock(database_key_mutex);
         return read_statistics_snapshot(database, key);
       },
       access.authenticator(), audit);
 
   // Attachments: upload state in casefile.db (a connection a call, under the
-  // database-key lock, so a key rotation never meets an open one), bytes
-  // under attachments/ beside it.
-  SqlcipherUploadStore upload_store(
+  // database-key lock, so a key rotation never meets an open one) or in
+  // PostgreSQL, bytes under attachments/ beside casefile.db (with several
+  // instances, a shared volume: docs/scale.md).
+  SqlcipherUploadStore sqlcipher_upload_store(
       opening_lender(config->database, stores->database_key, database_key_mutex));
+  UploadStore& upload_store = on_postgres ? *stores->uploads : sqlcipher_upload_store;
   AttachmentFiles attachment_files(config->database.parent_path() / "attachments");
   if (Status prepared = attachment_files.prepare(); !prepared.ok())
     return startup_failed(logger, prepared.error());
@@ -315,20 +380,26 @@ int serve(const std::vector<std::string>& arguments) {
   // SIGUSR1: rotate the database key to database.key.next (written by
   // `casefile-admin database-key rotate`). Store calls wait, they do not fail.
   const auto rotate = [&] {
+    if (on_postgres) {
+      logger.error(
+          "database_key_rotation_failed",
+          {{"code", "not_applicable"}, {"message", "the stores are on PostgreSQL, not under database.key"}});
+      return;
+    }
     logger.info("database_key_rotation_started", {});
     std::vector<RotatingDatabase> databases;
-    databases.push_back(
-        {config->database.filename().string(),
-         [&store = *stores->sync](const crypto::SecretBytes& current, const crypto::SecretBytes& next) {
-           return store.rekey(current, next);
-         }});
-    databases.push_back({"control.db", [&store = *stores->control](const crypto::SecretBytes&,
-                                                                   const crypto::SecretBytes& next) {
+    databases.push_back({config->database.filename().string(),
+                         [&store = *stores->sqlcipher_sync](const crypto::SecretBytes& current,
+                                                            const crypto::SecretBytes& next) {
+                           return store.rekey(current, next);
+                         }});
+    databases.push_back({"control.db", [&store = *stores->sqlcipher_control](
+                                           const crypto::SecretBytes&, const crypto::SecretBytes& next) {
                            return store.rekey(next);
                          }});
     databases.push_back(
         {key_wrap_database_path(config->database).filename().string(),
-         [&store = *stores->keys](const crypto::SecretBytes&, const crypto::SecretBytes& next) {
+         [&store = *stores->sqlcipher_keys](const crypto::SecretBytes&, const crypto::SecretBytes& next) {
            return store.rekey(next);
          }});
     const std::lock_guard lock(database_key_mutex);

@@ -7,11 +7,15 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <functional>
 #include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 #include <vector>
 
+#include "server/store/postgres_change_listener.hpp"
 #include "server/store/postgres_connection.hpp"
 #include "server/store/postgres_schema_migrations.hpp"
 #include "tests/server/store/postgres_server_store_backend.hpp"
@@ -219,6 +223,62 @@ TEST(PostgresServerStore, AWrongPasswordIsUnavailableAndTheErrorHoldsNoSecret) {
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().code, "store_unavailable");
   EXPECT_EQ(refused.error().message.find(wrong_password), std::string::npos) << refused.error().message;
+}
+
+// LISTEN/NOTIFY across instances: a commit through one store object reaches
+// another instance's listener with the commit's cases; a listener whose
+// connection is terminated wakes everyone, reconnects and hears the next one.
+TEST(PostgresChangeListener, ACommitIsHeardWithItsCasesAndALostConnectionWakesEveryone) {
+  PostgresBackend backend;
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::vector<std::set<sync::CaseId>> heard;
+  int unknown = 0;
+  PostgresChangeListener listener(
+      backend.connection_string(),
+      [&](const std::set<sync::CaseId>& cases) {
+        const std::lock_guard lock(mutex);
+        heard.push_back(cases);
+        changed.notify_all();
+      },
+      [&] {
+        const std::lock_guard lock(mutex);
+        ++unknown;
+        changed.notify_all();
+      });
+  const auto until = [&](const std::function<bool()>& done) {
+    std::unique_lock lock(mutex);
+    return changed.wait_for(lock, std::chrono::seconds(60), done);
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!listener.listening() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(listener.listening());
+
+  auto store = backend.open_postgres();
+  ASSERT_TRUE(store->commit_push(write_commit(*store, 1, 1, 1, {record_key(7, 1)})).ok());
+  ASSERT_TRUE(until([&] { return !heard.empty(); }));
+  EXPECT_EQ(heard.front(), std::set<sync::CaseId>{case_id(7)});
+
+  auto admin = connect(backend.connection_string());
+  ASSERT_TRUE(admin
+                  ->execute_script("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                   "WHERE query LIKE 'LISTEN%' AND pid <> pg_backend_pid()")
+                  .ok());
+  ASSERT_TRUE(until([&] { return unknown >= 2; }));  // lost, then back after reconnecting
+  ASSERT_TRUE(store->commit_push(write_commit(*store, 1, 2, 2, {record_key(8, 1)})).ok());
+  ASSERT_TRUE(until([&] { return heard.size() >= 2; }));
+  EXPECT_EQ(heard.back(), std::set<sync::CaseId>{case_id(8)});
+}
+
+TEST(PostgresChangeListener, APayloadNamesTheCasesOrAnyCase) {
+  const std::set<sync::CaseId> cases = {case_id(1), case_id(2)};
+  EXPECT_EQ(decode_change_payload(encode_change_payload(cases)), cases);
+  EXPECT_FALSE(decode_change_payload("").has_value());
+  EXPECT_FALSE(decode_change_payload("not hex").has_value());
+  std::set<sync::CaseId> many;
+  for (std::uint64_t n = 1; n <= 201; ++n) many.insert(case_id(n));
+  EXPECT_EQ(encode_change_payload(many), "");
 }
 
 }  // namespace

@@ -53,6 +53,26 @@ TEST(ChangeNotifierTest, ACommitBetweenReadingTheLogAndWaitingWakesAtOnce) {
   EXPECT_EQ(notifier.waiting(), 1u);
 }
 
+// Another instance's commits of unknown cases (a lost LISTEN connection):
+// every waiter wakes, and so does one that read the log before.
+TEST(ChangeNotifierTest, NotifyAllWakesEveryWaiterAndOneThatReadTheLogBefore) {
+  ChangeNotifier notifier;
+  const std::uint64_t seen = notifier.generation();
+  Wake parked;
+  notifier.wait({case_number(1)}, seen, Clock::now() + std::chrono::hours(1), parked.callback());
+  notifier.notify_all();
+  ASSERT_EQ(parked.future.wait_for(kBound), std::future_status::ready);
+  EXPECT_EQ(parked.future.get(), WakeReason::commit);
+  Wake late;
+  notifier.wait({case_number(2)}, seen, Clock::now() + std::chrono::hours(1), late.callback());
+  ASSERT_TRUE(late.woken());
+  Wake fresh;
+  notifier.wait({case_number(2)}, notifier.generation(), Clock::now() + std::chrono::hours(1),
+                fresh.callback());
+  EXPECT_FALSE(fresh.woken());
+  EXPECT_EQ(notifier.waiting(), 1u);
+}
+
 TEST(ChangeNotifierTest, AWaiterWithoutACommitIsWokenAtItsDeadline) {
   ChangeNotifier notifier;
   Wake later;
