@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "bench/support/bench_instance.hpp"
+#include "bench/support/process_usage.hpp"
 #include "bench/support/raw_insert.hpp"
 #include "crypto/key_file.hpp"
 #include "crypto/random.hpp"
@@ -61,12 +62,40 @@ void print_row(const char* name, double rate, double baseline) {
   std::printf("  %-52s %10.0f %10.2fx\n", name, rate, rate / baseline);
 }
 
+// CPU seconds the device (this process) and casefiled used in one phase:
+// their sum against the phase's wall time says whether it waited (disk,
+// network, scheduling) or computed, and on which side.
+struct PhaseUsage {
+  double seconds = 0;
+  double device_cpu = 0;
+  double server_cpu = 0;
+};
+
+template <class Body>
+PhaseUsage measure_phase(pid_t server, Body body) {
+  const auto device_before = bench::read_process_usage(::getpid());
+  const auto server_before = bench::read_process_usage(server);
+  const auto start = Clock::now();
+  body();
+  PhaseUsage usage;
+  usage.seconds = seconds_since(start);
+  usage.device_cpu = bench::read_process_usage(::getpid()).cpu_seconds - device_before.cpu_seconds;
+  usage.server_cpu = bench::read_process_usage(server).cpu_seconds - server_before.cpu_seconds;
+  return usage;
+}
+
+void print_usage(const char* name, const PhaseUsage& usage) {
+  std::printf("  %-10s wall %7.2f s   device CPU %6.2f s   casefiled CPU %6.2f s\n", name, usage.seconds,
+              usage.device_cpu, usage.server_cpu);
+}
+
 int run(std::size_t changes, std::size_t value_bytes) {
   test_support::ScratchDirectory directory;
   BenchInstance instance = bench::make_instance(directory.path());
   server::testing::CasefiledProcess casefiled(server::InstanceLayout(instance.root).config(),
                                               directory.path() / "casefiled.log",
                                               instance.summary.tls_spki_pin, {"--log-level", "warning"});
+  const pid_t server_pid = bench::read_pid_file(instance.root / "casefiled.pid");
   auto amina = bench::enrolled_device(instance, directory.path() / "amina", "amina", casefiled.port());
   auto bruno = bench::enrolled_device(instance, directory.path() / "bruno", "bruno", casefiled.port());
 
@@ -97,9 +126,9 @@ int run(std::size_t changes, std::size_t value_bytes) {
     std::this_thread::sleep_for(delay);
   };
   auto amina_sync = must(device::SyncClient::create(amina, sync_options), "sync client");
-  const auto push_start = Clock::now();
-  const auto pushed = must(amina_sync.sync_once(), "push");
-  const double push_seconds = seconds_since(push_start);
+  device::SyncReport pushed;
+  const PhaseUsage push = measure_phase(server_pid, [&] { pushed = must(amina_sync.sync_once(), "push"); });
+  const double push_seconds = push.seconds;
   if (pushed.accepted != rows.size()) {
     fail("push", make_error("lost_changes", std::to_string(pushed.accepted) + " of " +
                                                 std::to_string(rows.size()) + " accepted"));
@@ -108,9 +137,9 @@ int run(std::size_t changes, std::size_t value_bytes) {
   for (const auto& case_id : cases)
     must(instance.administration->add_case_member(case_id, "bruno"), "member");
   auto bruno_sync = must(device::SyncClient::create(bruno, sync_options), "sync client");
-  const auto pull_start = Clock::now();
-  const auto pulled = must(bruno_sync.sync_once(), "pull");
-  const double pull_seconds = seconds_since(pull_start);
+  device::SyncReport pulled;
+  const PhaseUsage pull = measure_phase(server_pid, [&] { pulled = must(bruno_sync.sync_once(), "pull"); });
+  const double pull_seconds = pull.seconds;
   if (pulled.pulled != rows.size()) {
     fail("pull", make_error("lost_changes", std::to_string(pulled.pulled) + " of " +
                                                 std::to_string(rows.size()) + " pulled"));
@@ -132,7 +161,9 @@ int run(std::size_t changes, std::size_t value_bytes) {
   print_row("pull: casefiled -> second device, verified, durable",
             static_cast<double>(rows.size()) / pull_seconds, raw_rate);
   print_row("device capture: validate, seal, one commit per write", capture_rate, raw_rate);
-  std::printf("  requests retried after a transport error or 503: %zu\n", retries);
+  std::printf("  requests retried after a transport error or 503: %zu\n\n", retries);
+  print_usage("push", push);
+  print_usage("pull", pull);
   return 0;
 }
 

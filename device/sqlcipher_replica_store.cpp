@@ -251,6 +251,21 @@ Result<std::uint64_t> SqlcipherReplicaStore::outbox_depth() {
   return from_stored(select->column_int64(0));
 }
 
+Result<std::vector<sync::CaseId>> SqlcipherReplicaStore::outbox_cases() {
+  auto select = database_.prepare("SELECT DISTINCT case_id FROM outbox ORDER BY case_id");
+  if (!select.ok()) return unavailable(select.error());
+  std::vector<sync::CaseId> cases;
+  for (;;) {
+    auto row = select->step();
+    if (!row.ok()) return unavailable(row.error());
+    if (!*row) break;
+    auto case_id = id_from_column<sync::CaseId>(*select, 0);
+    if (!case_id) return corrupt_row("outbox", "a case id is not 16 bytes");
+    cases.push_back(*case_id);
+  }
+  return cases;
+}
+
 Status SqlcipherReplicaStore::purge_case(const sync::CaseId& case_id) {
   auto transaction = database_.begin();
   if (!transaction.ok()) return unavailable(transaction.error());

@@ -63,6 +63,9 @@ class SqlcipherReplicaStore final : public sync::ReplicaStore {
 
   // Number of changes waiting in the outbox.
   Result<std::uint64_t> outbox_depth();
+  // The cases the outbox holds changes of, ascending, read from its case
+  // index without decoding a change.
+  Result<std::vector<sync::CaseId>> outbox_cases();
 
   // Deletes, in one transaction, every record, outbox change, quarantined
   // change, archived change (change_archive.hpp) and attachment outbox row of `case_id` (the device may no

@@ -3,6 +3,7 @@
 // reads give plaintext), lifecycle (finalize, amend), purge, and the profile.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 
 #include "crypto/hash.hpp"
@@ -240,6 +241,23 @@ TEST_F(FieldDeviceRecords, PurgeCaseRemovesItsRecordsOutboxAndKeysOnly) {
   auto read = device_.read(sync::RecordKey{*other, "cases", sync::RecordId{other->bytes}});
   ASSERT_TRUE(read.ok());
   EXPECT_EQ(find_field(*read, "summary")->winner.value, PlainValue(std::string("the other case")));
+}
+
+TEST_F(FieldDeviceRecords, OutboxCasesAreTheCasesOfTheWaitingChangesEachOnce) {
+  write_interview("first notes");
+  write_interview("second notes");
+  auto other = device_.create_case(case_fields("the other case"), kNow);
+  ASSERT_TRUE(other.ok());
+  std::vector<sync::CaseId> expected{case_id_, *other};
+  std::sort(expected.begin(), expected.end());
+  auto cases = device_.store().outbox_cases();
+  ASSERT_TRUE(cases.ok());
+  EXPECT_EQ(*cases, expected);
+
+  CASEFILE_ASSERT_OK(device_.purge_case(case_id_));
+  cases = device_.store().outbox_cases();
+  ASSERT_TRUE(cases.ok());
+  EXPECT_EQ(*cases, std::vector<sync::CaseId>{*other});
 }
 
 TEST_F(FieldDeviceRecords, EnrolmentCertificateSessionAndCacheArePersisted) {
