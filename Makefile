@@ -35,11 +35,13 @@ LONG_TESTS := ^e2e[.]AttachmentsE2eTest[.]ALargeUpload|^e2e[.]CrashTest[.]Server
 # The heaviest end-to-end drills at a tenth of their size (CASEFILE_E2E_SCALE,
 # docs/testing-e2e.md): every assertion still runs; make soak runs them whole.
 TEST_SCALE  := 0.1
+# Random schedules of the sync property tests in make test (make soak runs 5000).
+TEST_PROPERTY_SEEDS := 100
 SCALED_TESTS := ^e2e[.](HealE2eTest[.]|DeviceSyncTest[.]ADeviceOfflineForTenThousand)
 
 # Debug build with ASan and UBSan; every test but LONG_TESTS, failing on the first red one.
 test: debug
-	cd $(DEBUG_DIR) && CASEFILE_E2E_SCALE=$(TEST_SCALE) ctest --output-on-failure -j $(JOBS) --timeout 900 \
+	cd $(DEBUG_DIR) && CASEFILE_E2E_SCALE=$(TEST_SCALE) CASEFILE_PROPERTY_SEEDS=$(TEST_PROPERTY_SEEDS) ctest --output-on-failure -j $(JOBS) --timeout 900 \
 	    -E '$(LONG_TESTS)'
 
 # Creates an instance in ./var on first use, then starts the server in the foreground.
