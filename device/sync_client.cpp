@@ -4,8 +4,10 @@
 #include <boost/json.hpp>
 #include <cctype>
 #include <charconv>
+#include <future>
 #include <random>
 #include <set>
+#include <system_error>
 #include <thread>
 
 #include "crypto/random.hpp"
@@ -137,6 +139,7 @@ struct SyncClient::State {
   // Sends with retries (transport errors and 503), the bearer token when
   // `authenticated` (signing in again once on 401), and obeys a revocation.
   Result<HttpsResponse> call(const HttpsRequest& request, bool authenticated) {
+    settle_ahead();  // the connection serves one request at a time
     bool signed_in_again = false;
     std::optional<std::chrono::milliseconds> server_hint;
     bool delay_next = false;
@@ -176,6 +179,61 @@ struct SyncClient::State {
       return response;
     }
   }
+
+  // --- Overlap (docs/device-sync.md, "Overlap") ---
+  //
+  // One request may be sent ahead: on a worker thread that touches nothing
+  // but `client`, while this thread commits the previous batch or page. Its
+  // answer is used only when it is a plain 200 to the very request asked
+  // next; anything else (a transport error, 401, 503, a revocation, or a
+  // request no longer wanted) is dropped and the request goes through
+  // call(), with its retries, as if nothing had been sent ahead. Every
+  // request a device sends is safe to repeat.
+
+  void send_ahead(const HttpsRequest& request) {
+    if (!options.overlap || ahead) return;
+    auto bearer = bearer_token();
+    if (!bearer.ok()) return;  // call() will sign in and say why
+    RequestAhead sent{request, {}, std::nullopt};
+    HttpsRequest with_token = request;
+    with_token.headers.emplace_back("Authorization", "Bearer " + *bearer);
+    try {
+      sent.pending = std::async(
+          std::launch::async, [this, with_token = std::move(with_token)] { return client.send(with_token); });
+    } catch (const std::system_error&) {
+      return;  // no thread to spare: the request goes later, through call()
+    }
+    ahead.emplace(std::move(sent));
+  }
+
+  // Waits for the request sent ahead, if any, and keeps its answer.
+  void settle_ahead() {
+    if (ahead && ahead->pending.valid()) ahead->answer.emplace(ahead->pending.get());
+  }
+
+  // `request`'s answer: the one sent ahead when it answers exactly this
+  // request with 200, else call()'s.
+  Result<HttpsResponse> call_taking_ahead(const HttpsRequest& request) {
+    settle_ahead();
+    std::optional<RequestAhead> taken = std::move(ahead);
+    ahead.reset();
+    if (taken && taken->request.method == request.method && taken->request.target == request.target &&
+        taken->request.body == request.body && taken->answer && taken->answer->ok() &&
+        (*taken->answer)->status == 200) {
+      return std::move(*taken->answer);
+    }
+    return call(request, true);
+  }
+
+  // Drops what was sent ahead once its answer is in: on every way out of a
+  // push or a pull, so the connection is free and no stale answer is kept.
+  struct AheadScope {
+    State& state;
+    ~AheadScope() {
+      state.settle_ahead();
+      state.ahead.reset();
+    }
+  };
 
   Result<json::object> call_json(const HttpsRequest& request, bool authenticated, unsigned expected_status) {
     auto response = call(request, authenticated);
@@ -301,6 +359,31 @@ struct SyncClient::State {
     return refused;
   }
 
+  // The outbox changes after device sequence `after_sequence`, sealed as
+  // one batch under a new id; nullopt when there are none.
+  Result<std::optional<sync::Batch>> prepare_batch(std::uint64_t after_sequence) {
+    auto batch_id = internal::random_uuid_v4<sync::BatchId>();
+    if (!batch_id.ok()) return std::move(batch_id).error();
+    return device->replica().prepare_push(*batch_id, device->signing_key(), after_sequence,
+                                          options.push_batch_size);
+  }
+
+  // True when the server answered every one of `size` changes accepted or duplicate.
+  static bool all_held(const sync::PushResponse& answer, std::uint64_t size) {
+    return answer.verdicts.size() == size &&
+           std::all_of(answer.verdicts.begin(), answer.verdicts.end(), [](const sync::Verdict& verdict) {
+             return verdict.kind != sync::VerdictKind::refused;
+           });
+  }
+
+  static HttpsRequest push_request(const sync::Batch& sealed, std::uint64_t outbox_depth) {
+    return HttpsRequest{"POST",
+                        "/v1/sync/push",
+                        {{"Casefile-Outbox-Depth", std::to_string(outbox_depth)}},
+                        sync::encode_push_request(sealed),
+                        {}};
+  }
+
   Status push(SyncReport& report, const SyncProgressCallback& progress) {
     // The depth alone: FieldDevice::status() also decodes every record.
     auto depth = device->store().outbox_depth();
@@ -309,15 +392,22 @@ struct SyncClient::State {
     std::uint64_t done = 0;
     std::optional<sync::ChangeId> previous_first;
     int stalled = 0;
+    const AheadScope overlap{*this};
+    std::optional<sync::Batch> sent_ahead;  // the next batch, already on its way
+    bool step_reported = false;             // before sending it ahead
     while (true) {
-      CASEFILE_RETURN_IF_ERROR(report_progress(progress, SyncProgress{SyncPhase::pushing, done, total}));
-      auto batch_id = internal::random_uuid_v4<sync::BatchId>();
-      if (!batch_id.ok()) return std::move(batch_id).error();
-      auto batch =
-          device->replica().prepare_push(*batch_id, device->signing_key(), 0, options.push_batch_size);
-      if (!batch.ok()) return std::move(batch).error();
-      if (!*batch) return ok_status();
-      const sync::Batch& sealed = **batch;
+      if (!step_reported)
+        CASEFILE_RETURN_IF_ERROR(report_progress(progress, SyncProgress{SyncPhase::pushing, done, total}));
+      step_reported = false;
+      std::optional<sync::Batch> batch = std::move(sent_ahead);
+      sent_ahead.reset();
+      if (!batch) {
+        auto prepared = prepare_batch(0);
+        if (!prepared.ok()) return std::move(prepared).error();
+        batch = std::move(*prepared);
+      }
+      if (!batch) return ok_status();
+      const sync::Batch& sealed = *batch;
       const sync::ChangeId first = sealed.changes.front().change.id;
       // Every answered change leaves the outbox (or is re-issued after
       // clock_skew); the same head again and again means no progress.
@@ -327,12 +417,7 @@ struct SyncClient::State {
       previous_first = first;
       const std::uint64_t size = sealed.changes.size();
       const std::uint64_t depth = std::max(total > done ? total - done : 0, size);
-      HttpsRequest request{"POST",
-                           "/v1/sync/push",
-                           {{"Casefile-Outbox-Depth", std::to_string(depth)}},
-                           sync::encode_push_request(sealed),
-                           {}};
-      auto response = call(request, true);
+      auto response = call_taking_ahead(push_request(sealed, depth));
       if (!response.ok()) return std::move(response).error();
       if (response->status != 200) return internal::server_refusal(*response);
       auto answer = sync::decode_push_response(response->body);
@@ -340,6 +425,24 @@ struct SyncClient::State {
         return make_error("bad_response", "the push answer is malformed: " + answer.error().code);
       auto restored = observe_instance_epoch(*response, false);
       if (!restored.ok()) return std::move(restored).error();
+      // Every change held: the next batch (the outbox after this one) goes
+      // out while this answer is committed. A refusal (a clock_skew
+      // re-issues outbox changes) or a restored server waits its turn. The
+      // next step is reported first: a cancelled sync sends nothing more,
+      // and stops once this answer is committed.
+      Status carry_on = ok_status();
+      if (options.overlap && !*restored && all_held(*answer, size)) {
+        carry_on = report_progress(progress, SyncProgress{SyncPhase::pushing, done + size, total});
+        step_reported = true;
+        if (carry_on.ok()) {
+          auto following = prepare_batch(sealed.changes.back().change.id.sequence);
+          if (!following.ok()) return std::move(following).error();
+          if (*following) {
+            send_ahead(push_request(**following, depth > size ? depth - size : (*following)->changes.size()));
+            sent_ahead = std::move(*following);
+          }
+        }
+      }
       // The changes the server now holds enter the archive with the answer.
       CASEFILE_RETURN_IF_ERROR(device->commit_together([&]() -> Status {
         CASEFILE_RETURN_IF_ERROR(
@@ -361,6 +464,7 @@ struct SyncClient::State {
       }
       report.pushed += size;
       done += size;
+      CASEFILE_RETURN_IF_ERROR(carry_on);
     }
   }
 
@@ -642,19 +746,27 @@ struct SyncClient::State {
 
   // Pulls until has_more is false. With `wait`, the first request is a
   // long-poll: it returns with the next change, or empty after `wait`.
+  // A page from `cursor`; with `wait`, a long-poll held up to that long.
+  HttpsRequest pull_request(const std::string& cursor, std::chrono::seconds wait) const {
+    std::string target =
+        "/v1/sync/pull?cursor=" + percent_encode(cursor) + "&limit=" + std::to_string(options.pull_page_size);
+    if (wait.count() > 0) target += "&wait=" + std::to_string(wait.count());
+    return HttpsRequest{"GET", target, {}, {}, std::chrono::milliseconds(wait)};
+  }
+
   Status pull(SyncReport& report, const SyncProgressCallback& progress, std::chrono::seconds wait) {
     std::uint64_t done = 0;
     bool healed = false;
+    const AheadScope overlap{*this};
+    bool step_reported = false;  // before asking for the next page ahead
     for (bool first = true;; first = false) {
-      CASEFILE_RETURN_IF_ERROR(
-          report_progress(progress, SyncProgress{SyncPhase::pulling, done, std::nullopt}));
+      if (!step_reported)
+        CASEFILE_RETURN_IF_ERROR(
+            report_progress(progress, SyncProgress{SyncPhase::pulling, done, std::nullopt}));
+      step_reported = false;
       const bool long_poll = first && wait.count() > 0;
-      std::string target = "/v1/sync/pull?cursor=" + percent_encode(device->replica().pull_cursor()) +
-                           "&limit=" + std::to_string(options.pull_page_size);
-      if (long_poll) target += "&wait=" + std::to_string(wait.count());
-      HttpsRequest request{
-          "GET", target, {}, {}, long_poll ? std::chrono::milliseconds(wait) : std::chrono::milliseconds(0)};
-      auto response = call(request, true);
+      auto response = call_taking_ahead(
+          pull_request(device->replica().pull_cursor(), long_poll ? wait : std::chrono::seconds(0)));
       if (!response.ok()) return std::move(response).error();
       std::optional<Error> refusal;
       if (response->status != 200) refusal = internal::server_refusal(*response);
@@ -670,9 +782,19 @@ struct SyncClient::State {
       if (refusal) return *refusal;
       auto page = sync::decode_pull_page(response->body);
       if (!page.ok()) return make_error("bad_response", "the pull page is malformed: " + page.error().code);
+      // The next page is asked for while this one is verified and committed;
+      // its step is reported first, as for a push.
+      Status carry_on = ok_status();
+      if (options.overlap && page->has_more) {
+        carry_on = report_progress(
+            progress, SyncProgress{SyncPhase::pulling, done + page->entries.size(), std::nullopt});
+        step_reported = true;
+        if (carry_on.ok()) send_ahead(pull_request(page->next_cursor, std::chrono::seconds(0)));
+      }
       CASEFILE_RETURN_IF_ERROR(apply_page(*page));
       report.pulled += page->entries.size();
       done += page->entries.size();
+      CASEFILE_RETURN_IF_ERROR(carry_on);
       if (!page->has_more) return ok_status();
     }
   }
@@ -833,6 +955,13 @@ struct SyncClient::State {
   FieldDevice* device;
   SyncOptions options;
   HttpsClient client;
+  struct RequestAhead {
+    HttpsRequest request;                         // as asked, without the token
+    std::future<Result<HttpsResponse>> pending;   // while the worker sends it
+    std::optional<Result<HttpsResponse>> answer;  // once settled
+  };
+  // Declared after `client`: destroyed first, waiting for its worker.
+  std::optional<RequestAhead> ahead;
   std::mt19937_64 jitter;      // backoff jitter needs no secrecy
   std::string token;           // the bearer token in use
   std::string rejected_token;  // refused with 401: never reused from the store

@@ -71,6 +71,11 @@ struct SyncOptions {
   std::size_t push_batch_size = 500;    // 1..1000 changes a batch
   std::size_t pull_page_size = 500;     // 1..1000 entries a page
   std::chrono::seconds watch_wait{30};  // long-poll wait in watch(), 1..60 s
+  // Send the next push batch or pull page while the previous one's answer is
+  // committed, on a worker thread that only touches the connection
+  // (docs/device-sync.md, "Overlap"). Off: one request at a time (the
+  // benchmarks' baseline).
+  bool overlap = true;
   // How to wait between retries (default: sleep the thread).
   std::function<void(std::chrono::milliseconds)> sleep;
   // Attachment uploads at the end of each round (device/attachments.hpp).

@@ -79,11 +79,7 @@ StoreFigures measure_store(std::size_t store_changes, const IncrementalPullWorkl
 
   const ProcessUsage before = read_process_usage(server_pid);
   for (std::size_t round = 0; round < workload.rounds; ++round) {
-    for (std::size_t i = 0; i < workload.new_changes; ++i) {
-      must(writer.write(case_id, "notes", std::nullopt,
-                        {{"created_on", std::string("2026-11-27")}, {"body", note_body(700)}}, now_ms()),
-           "write note");
-    }
+    capture_notes(writer, std::span(&case_id, 1), workload.new_changes, 700);
     must(writer_client.sync_once(), "writer's push");
     const auto start = Clock::now();
     const auto pulled = must(reader_client.sync_once(), "reader's pull").pulled;

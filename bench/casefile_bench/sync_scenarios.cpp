@@ -117,13 +117,7 @@ PushPullFigures measure_push_and_pull(const SyncWorkload& workload) {
   // Offline capture, not timed: each device writes its share of the notes.
   on_threads(workload.devices, [&](std::size_t d) {
     const std::size_t share = workload.changes / workload.devices + (d < workload.changes % workload.devices);
-    for (std::size_t i = 0; i < share; ++i) {
-      must(devices[d].write(
-               device_cases[d][i % kCasesPerDevice], "notes", std::nullopt,
-               {{"created_on", std::string("2026-11-27")}, {"body", note_body(workload.value_bytes)}},
-               now_ms()),
-           "write note");
-    }
+    capture_notes(devices[d], device_cases[d], share, workload.value_bytes);
   });
 
   // The baselines' rows: every outbox's change bytes.

@@ -1,5 +1,6 @@
 #include "bench/support/bench_instance.hpp"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cerrno>
 #include <chrono>
@@ -38,6 +39,25 @@ std::string note_body(std::size_t value_bytes) {
   std::string body(value_bytes, 'a');
   for (std::size_t i = 0; i < value_bytes; ++i) body[i] = static_cast<char>('a' + random[i] % 26);
   return body;
+}
+
+void capture_notes(device::FieldDevice& device, std::span<const sync::CaseId> cases, std::size_t count,
+                   std::size_t value_bytes) {
+  constexpr std::size_t kNotesPerTransaction = 500;
+  if (cases.empty()) fail("capture", make_error("invalid_argument", "no case to write notes in"));
+  for (std::size_t begin = 0; begin < count; begin += kNotesPerTransaction) {
+    const std::size_t end = std::min(count, begin + kNotesPerTransaction);
+    must(device.commit_together([&]() -> Status {
+      for (std::size_t i = begin; i < end; ++i) {
+        auto written = device.write(
+            cases[i % cases.size()], "notes", std::nullopt,
+            {{"created_on", std::string("2026-11-27")}, {"body", note_body(value_bytes)}}, now_ms());
+        if (!written.ok()) return std::move(written).error();
+      }
+      return ok_status();
+    }),
+         "write notes");
+  }
 }
 
 BenchInstance make_instance(const fs::path& directory) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "base/result.hpp"
@@ -57,5 +58,12 @@ std::string note_body(std::size_t value_bytes);
 
 // Wall-clock milliseconds since the epoch (the HLC input of a write).
 std::int64_t now_ms();
+
+// Offline capture for a benchmark's set-up, not its measure: `count` notes
+// with `value_bytes`-byte bodies, round robin over `cases`, committed 500 to a
+// transaction (FieldDevice::commit_together) so that filling a device with
+// 100,000 notes takes seconds, not one fsync a note.
+void capture_notes(device::FieldDevice& device, std::span<const sync::CaseId> cases, std::size_t count,
+                   std::size_t value_bytes);
 
 }  // namespace casefile::bench

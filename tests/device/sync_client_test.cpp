@@ -303,6 +303,53 @@ TEST_F(SyncClientTest, AnInterruptedPushLosesAndDuplicatesNothing) {
 // With the server gone, each request is tried max_attempts times, waiting a
 // jittered delay under the doubling ceiling (capped) between tries; the
 // outbox keeps every change for the next sync.
+// With overlap (the default) the next page is already asked for while a page
+// is committed: a device revoked meanwhile gets 403 device_revoked on that
+// request sent ahead, which is sent again through the ordinary path and
+// obeyed. Without overlap the same revocation is met by the next request.
+TEST_F(SyncClientTest, ADeviceRevokedWhileItPullsObeysTheWipeOrderWithOrWithoutOverlap) {
+  FieldDevice amina = certified_device("amina-tablet", "amina");
+  const std::int64_t now = wall_clock_ms();
+  auto case_id = amina.create_case(kCaseFields, now);
+  ASSERT_TRUE(case_id.ok());
+  for (int n = 0; n < 60; ++n) {
+    ASSERT_TRUE(amina
+                    .write(*case_id, "notes", std::nullopt,
+                           {{"created_on", std::string("2026-11-27")}, {"body", "note " + std::to_string(n)}},
+                           now + n)
+                    .ok());
+  }
+  sync(amina);
+  for (const bool overlap : {true, false}) {
+    SCOPED_TRACE(overlap ? "overlap" : "one request at a time");
+    const std::string user = overlap ? "bruno" : "carla";
+    if (!overlap) {
+      ASSERT_TRUE(administration_->add_user(user, server::Role::lawyer).ok());
+    }
+    FieldDevice colleague = certified_device(user + "-tablet", user);
+    ASSERT_TRUE(administration_->add_case_member(*case_id, user).ok());
+    const fs::path directory = colleague.directory();
+    SyncOptions options;
+    options.pull_page_size = 20;
+    options.overlap = overlap;
+    auto client = SyncClient::create(colleague, options);
+    ASSERT_TRUE(client.ok());
+    bool revoked = false;
+    auto report = client->sync_once([&](const SyncProgress& progress) {
+      if (progress.phase == SyncPhase::pulling && progress.done > 0 && !revoked) {
+        revoked = administration_->revoke_device(colleague.profile().device_id, *authority_, "seized").ok();
+      }
+      return true;
+    });
+    ASSERT_TRUE(revoked);
+    ASSERT_TRUE(report.ok()) << report.error().code << ": " << report.error().message;
+    EXPECT_TRUE(report->wiped);
+    EXPECT_GT(report->pulled, 0u);
+    EXPECT_LT(report->pulled, 61u);  // stopped before the last page
+    EXPECT_FALSE(fs::exists(directory / "replica.db"));
+  }
+}
+
 TEST_F(SyncClientTest, AnUnreachableServerIsRetriedWithCappedBackoffAndNothingIsLost) {
   FieldDevice amina = certified_device("amina-tablet", "amina");
   ASSERT_TRUE(amina.create_case(kCaseFields, wall_clock_ms()).ok());
