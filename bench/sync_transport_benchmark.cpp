@@ -89,6 +89,68 @@ void print_usage(const char* name, const PhaseUsage& usage) {
               usage.device_cpu, usage.server_cpu);
 }
 
+// One lawyer's device (`writer`) captures `changes` notes offline in cases of
+// its own, then pushes them; a colleague (`reader`), member of those cases
+// only, then pulls them from nothing. Both sync with `overlap` as given
+// (SyncOptions::overlap, docs/device-sync.md).
+struct SyncRound {
+  PhaseUsage push;
+  PhaseUsage pull;
+  double capture_rate = 0;
+  std::vector<crypto::Bytes> rows;  // the outbox's change bytes, for the raw baseline
+  std::size_t retries = 0;
+};
+
+SyncRound sync_round(BenchInstance& instance, const fs::path& directory, pid_t server_pid,
+                     unsigned short port, const std::string& writer_name, const std::string& reader_name,
+                     std::size_t changes, std::size_t value_bytes, bool overlap) {
+  auto writer = bench::enrolled_device(instance, directory / writer_name, writer_name, port);
+  auto reader = bench::enrolled_device(instance, directory / reader_name, reader_name, port);
+  SyncRound round;
+
+  // Offline capture: the cases, then the notes, one durable write each.
+  std::vector<sync::CaseId> cases;
+  for (std::size_t i = 0; i < kCases; ++i) {
+    cases.push_back(bench::create_bench_case(writer));
+  }
+  const auto capture_start = Clock::now();
+  for (std::size_t i = 0; i < changes; ++i) {
+    must(
+        writer.write(cases[i % kCases], "notes", std::nullopt,
+                     {{"created_on", std::string("2026-11-27")}, {"body", note_body(value_bytes)}}, now_ms()),
+        "write note");
+  }
+  round.capture_rate = static_cast<double>(changes) / seconds_since(capture_start);
+  for (const auto& change : must(writer.store().read_outbox(0, changes + kCases), "read outbox")) {
+    round.rows.push_back(sync::encode_change(change));
+  }
+
+  // Retries would hide in the rates: count them and say so.
+  device::SyncOptions sync_options;
+  sync_options.overlap = overlap;
+  sync_options.sleep = [&round](std::chrono::milliseconds delay) {
+    ++round.retries;
+    std::this_thread::sleep_for(delay);
+  };
+  auto writer_sync = must(device::SyncClient::create(writer, sync_options), "sync client");
+  device::SyncReport pushed;
+  round.push = measure_phase(server_pid, [&] { pushed = must(writer_sync.sync_once(), "push"); });
+  if (pushed.accepted != round.rows.size()) {
+    fail("push", make_error("lost_changes", std::to_string(pushed.accepted) + " of " +
+                                                std::to_string(round.rows.size()) + " accepted"));
+  }
+  for (const auto& case_id : cases)
+    must(instance.administration->add_case_member(case_id, reader_name), "member");
+  auto reader_sync = must(device::SyncClient::create(reader, sync_options), "sync client");
+  device::SyncReport pulled;
+  round.pull = measure_phase(server_pid, [&] { pulled = must(reader_sync.sync_once(), "pull"); });
+  if (pulled.pulled != round.rows.size()) {
+    fail("pull", make_error("lost_changes", std::to_string(pulled.pulled) + " of " +
+                                                std::to_string(round.rows.size()) + " pulled"));
+  }
+  return round;
+}
+
 int run(std::size_t changes, std::size_t value_bytes) {
   test_support::ScratchDirectory directory;
   BenchInstance instance = bench::make_instance(directory.path());
@@ -96,59 +158,17 @@ int run(std::size_t changes, std::size_t value_bytes) {
                                               directory.path() / "casefiled.log",
                                               instance.summary.tls_spki_pin, {"--log-level", "warning"});
   const pid_t server_pid = bench::read_pid_file(instance.root / "casefiled.pid");
-  auto amina = bench::enrolled_device(instance, directory.path() / "amina", "amina", casefiled.port());
-  auto bruno = bench::enrolled_device(instance, directory.path() / "bruno", "bruno", casefiled.port());
-
-  // Offline capture: the cases, then the notes, one durable write each.
-  std::vector<sync::CaseId> cases;
-  for (std::size_t i = 0; i < kCases; ++i) {
-    cases.push_back(bench::create_bench_case(amina));
-  }
-  const auto capture_start = Clock::now();
-  for (std::size_t i = 0; i < changes; ++i) {
-    must(amina.write(cases[i % kCases], "notes", std::nullopt,
-                     {{"created_on", std::string("2026-11-27")}, {"body", note_body(value_bytes)}}, now_ms()),
-         "write note");
-  }
-  const double capture_rate = static_cast<double>(changes) / seconds_since(capture_start);
-
-  // The rows the storage limit is measured with: the outbox's change bytes.
-  std::vector<crypto::Bytes> rows;
-  for (const auto& change : must(amina.store().read_outbox(0, changes + kCases), "read outbox")) {
-    rows.push_back(sync::encode_change(change));
-  }
-
-  // Retries would hide in the rates: count them and say so.
-  std::size_t retries = 0;
-  device::SyncOptions sync_options;
-  sync_options.sleep = [&retries](std::chrono::milliseconds delay) {
-    ++retries;
-    std::this_thread::sleep_for(delay);
-  };
-  auto amina_sync = must(device::SyncClient::create(amina, sync_options), "sync client");
-  device::SyncReport pushed;
-  const PhaseUsage push = measure_phase(server_pid, [&] { pushed = must(amina_sync.sync_once(), "push"); });
-  const double push_seconds = push.seconds;
-  if (pushed.accepted != rows.size()) {
-    fail("push", make_error("lost_changes", std::to_string(pushed.accepted) + " of " +
-                                                std::to_string(rows.size()) + " accepted"));
-  }
-
-  for (const auto& case_id : cases)
-    must(instance.administration->add_case_member(case_id, "bruno"), "member");
-  auto bruno_sync = must(device::SyncClient::create(bruno, sync_options), "sync client");
-  device::SyncReport pulled;
-  const PhaseUsage pull = measure_phase(server_pid, [&] { pulled = must(bruno_sync.sync_once(), "pull"); });
-  const double pull_seconds = pull.seconds;
-  if (pulled.pulled != rows.size()) {
-    fail("pull", make_error("lost_changes", std::to_string(pulled.pulled) + " of " +
-                                                std::to_string(rows.size()) + " pulled"));
-  }
-
+  // One request at a time first (the baseline of the overlap), then overlapped.
+  const SyncRound serial = sync_round(instance, directory.path(), server_pid, casefiled.port(), "amina",
+                                      "bruno", changes, value_bytes, false);
+  const SyncRound overlapped = sync_round(instance, directory.path(), server_pid, casefiled.port(), "carla",
+                                          "dmitri", changes, value_bytes, true);
+  const std::vector<crypto::Bytes>& rows = overlapped.rows;
   const double raw_rate = must(bench::raw_insert_rate(directory.path() / "raw.db", rows), "raw insert");
   casefiled.signal(SIGTERM);
   casefiled.wait_for_exit();
 
+  const auto rate = [&](const PhaseUsage& usage) { return static_cast<double>(rows.size()) / usage.seconds; };
   std::printf(
       "Sync through casefiled over TLS on loopback: %zu changes (notes with a %zu-byte sealed body) in %zu "
       "cases,\n"
@@ -156,14 +176,19 @@ int run(std::size_t changes, std::size_t value_bytes) {
       rows.size(), value_bytes, kCases);
   std::printf("  %-52s %10s %11s\n", "measure", "changes/s", "vs raw");
   print_row("raw SQLCipher insert of the same bytes (baseline)", raw_rate, raw_rate);
-  print_row("push: device outbox -> casefiled, durable, verdicts",
-            static_cast<double>(rows.size()) / push_seconds, raw_rate);
-  print_row("pull: casefiled -> second device, verified, durable",
-            static_cast<double>(rows.size()) / pull_seconds, raw_rate);
-  print_row("device capture: validate, seal, one commit per write", capture_rate, raw_rate);
-  std::printf("  requests retried after a transport error or 503: %zu\n\n", retries);
-  print_usage("push", push);
-  print_usage("pull", pull);
+  print_row("push: device outbox -> casefiled, durable, verdicts", rate(overlapped.push), raw_rate);
+  print_row("pull: casefiled -> second device, verified, durable", rate(overlapped.pull), raw_rate);
+  print_row("push, one request at a time (overlap off)", rate(serial.push), raw_rate);
+  print_row("pull, one request at a time (overlap off)", rate(serial.pull), raw_rate);
+  print_row("device capture: validate, seal, one commit per write", overlapped.capture_rate, raw_rate);
+  std::printf("  overlap gain: push %.2fx, pull %.2fx (same run, same server)\n",
+              serial.push.seconds / overlapped.push.seconds, serial.pull.seconds / overlapped.pull.seconds);
+  std::printf("  requests retried after a transport error or 503: %zu\n\n",
+              serial.retries + overlapped.retries);
+  print_usage("push", overlapped.push);
+  print_usage("pull", overlapped.pull);
+  print_usage("push, off", serial.push);
+  print_usage("pull, off", serial.pull);
   return 0;
 }
 

@@ -162,6 +162,30 @@ std::string transport_note(const TransportWorkload& workload) {
          " s each, median round shown; TLS on loopback, same certificate; casefiled CPU over all its rounds";
 }
 
+// Scenario 5 or 6's table: casefiled's row, the baseline's, their ratio
+// against `target` (at least), and the failed operations if any.
+ScenarioReport transport_report(const TransportWorkload& workload, const TransportRun& run, int number,
+                                const std::string& title, const char* unit, const std::string& baseline,
+                                double target, const std::string& note_suffix) {
+  ScenarioReport report;
+  report.number = number;
+  report.title = title;
+  report.rows.push_back(load_row("casefiled /healthz", run.casefiled, unit, run.casefiled_usage));
+  report.rows.push_back(load_row("baseline: " + baseline, run.baseline, unit));
+  report.ratio_name = "casefiled / " + baseline;
+  report.ratio = run.casefiled.per_second / run.baseline.per_second;
+  char at_least[16];
+  std::snprintf(at_least, sizeof at_least, ">= %.2f", target);
+  report.target = at_least;
+  report.met = report.ratio >= target;
+  report.notes.push_back(transport_note(workload) + note_suffix);
+  if (run.casefiled.failures + run.baseline.failures != 0) {
+    report.notes.push_back("failed operations: casefiled " + std::to_string(run.casefiled.failures) +
+                           ", baseline " + std::to_string(run.baseline.failures));
+  }
+  return report;
+}
+
 }  // namespace
 
 ScenarioReport handshake_report(const TransportWorkload& workload) {
@@ -171,21 +195,9 @@ ScenarioReport handshake_report(const TransportWorkload& workload) {
                       return std::make_unique<MinimalServerProcess>(
                           context, std::max(1u, std::thread::hardware_concurrency()));
                     });
-  ScenarioReport report;
-  report.number = 5;
-  report.title = "TLS handshakes a second (new connection, full handshake, one GET /healthz)";
-  report.rows.push_back(load_row("casefiled /healthz", run.casefiled, "handshakes/s", run.casefiled_usage));
-  report.rows.push_back(load_row("baseline: minimal Beast TLS server", run.baseline, "handshakes/s"));
-  report.ratio_name = "casefiled / minimal Beast TLS";
-  report.ratio = run.casefiled.per_second / run.baseline.per_second;
-  report.target = ">= 0.80";
-  report.met = report.ratio >= 0.8;
-  report.notes.push_back(transport_note(workload));
-  if (run.casefiled.failures + run.baseline.failures != 0) {
-    report.notes.push_back("failed operations: casefiled " + std::to_string(run.casefiled.failures) +
-                           ", baseline " + std::to_string(run.baseline.failures));
-  }
-  return report;
+  return transport_report(workload, run, 5,
+                          "TLS handshakes a second (new connection, full handshake, one GET /healthz)",
+                          "handshakes/s", "minimal Beast TLS server", 0.80, "");
 }
 
 ScenarioReport keep_alive_report(const TransportWorkload& workload) {
@@ -194,21 +206,9 @@ ScenarioReport keep_alive_report(const TransportWorkload& workload) {
                     [](const fs::path& directory, const server::InstanceLayout& layout, net::ssl::context&) {
                       return std::make_unique<NginxProcess>(directory / "nginx", layout);
                     });
-  ScenarioReport report;
-  report.number = 6;
-  report.title = "keep-alive small requests a second (GET /healthz, 18-byte JSON body)";
-  report.rows.push_back(load_row("casefiled /healthz", run.casefiled, "requests/s", run.casefiled_usage));
-  report.rows.push_back(load_row("baseline: nginx, static file, TLS", run.baseline, "requests/s"));
-  report.ratio_name = "casefiled / nginx";
-  report.ratio = run.casefiled.per_second / run.baseline.per_second;
-  report.target = ">= 0.70";
-  report.met = report.ratio >= 0.7;
-  report.notes.push_back(transport_note(workload) + "; nginx: worker_processes auto");
-  if (run.casefiled.failures + run.baseline.failures != 0) {
-    report.notes.push_back("failed operations: casefiled " + std::to_string(run.casefiled.failures) +
-                           ", baseline " + std::to_string(run.baseline.failures));
-  }
-  return report;
+  return transport_report(workload, run, 6,
+                          "keep-alive small requests a second (GET /healthz, 18-byte JSON body)",
+                          "requests/s", "nginx, static file, TLS", 0.70, "; nginx: worker_processes auto");
 }
 
 ScenarioReport pouchdb_report(const SyncWorkload& workload, const PouchdbPeer& peer) {
