@@ -2,10 +2,13 @@
 
 #include <signal.h>
 
+#include <cstdio>
+#include <future>
 #include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bench/casefile_bench/sync_timing.hpp"
@@ -21,6 +24,7 @@ namespace {
 using test_support::PostgresCluster;
 
 constexpr std::size_t kCasesPerDevice = 2;
+constexpr int kParkSettleMs = 200;  // (c): from sending the long-poll to pushing
 
 struct SetUp {
   std::string name;  // the rows' prefix
@@ -37,7 +41,9 @@ struct Measure {
 struct SetUpFigures {
   Measure push;
   Measure pull;
-  std::size_t changes = 0;  // pushed in (a): the notes and the case records
+  Measure wake_up;
+  std::vector<double> writer_push_ms;  // the writer's push in each round of (c)
+  std::size_t changes = 0;             // pushed in (a): the notes and the case records
 };
 
 // The casefiled processes of one set-up, all from one instance's files.
@@ -154,38 +160,102 @@ Measure measure_push(const SetUp& set_up, BenchInstance& instance, const Servers
       meter.database()};
 }
 
-// (b) A writer pushes `new_changes` notes through the first instance, then
-// the reader, enrolled with the last instance (the other one when there are
-// two), syncs them down: its whole sync_once is timed, each round.
-Measure measure_pull(const SetUp& set_up, BenchInstance& instance, const Servers& servers,
-                     const PostgresCluster* cluster, const std::filesystem::path& directory,
-                     const ScaleOutWorkload& workload) {
-  auto writer = enrolled_device(instance, directory / "writer", "writer", servers.port(0));
-  auto reader = enrolled_device(instance, directory / "reader", "reader", servers.port(servers.count() - 1));
-  const std::vector<sync::CaseId> cases{create_bench_case(writer)};
-  auto writer_client = must(device::SyncClient::create(writer), "client");
-  auto reader_client = must(device::SyncClient::create(reader), "client");
-  must(writer_client.sync_once(), "writer's first sync");
-  must(instance.administration->add_case_member(cases[0], "reader"), "member");
-  must(reader_client.sync_once(), "reader's first sync");  // cursor at the head; session token stored
+// A writer enrolled with the first instance and a reader with the last (the
+// other one when there are two), both members of one case, the reader's
+// cursor at the head.
+struct WriterAndReader {
+  // Held by pointer: a SyncClient keeps its device's address.
+  std::unique_ptr<device::FieldDevice> writer;
+  std::unique_ptr<device::FieldDevice> reader;
+  std::vector<sync::CaseId> cases;
+  device::SyncClient writer_client;
+  device::SyncClient reader_client;
+};
 
+WriterAndReader writer_and_reader(BenchInstance& instance, const Servers& servers,
+                                  const std::filesystem::path& directory) {
+  auto writer = std::make_unique<device::FieldDevice>(
+      enrolled_device(instance, directory / "writer", "writer", servers.port(0)));
+  auto reader = std::make_unique<device::FieldDevice>(
+      enrolled_device(instance, directory / "reader", "reader", servers.port(servers.count() - 1)));
+  std::vector<sync::CaseId> cases{create_bench_case(*writer)};
+  auto writer_client = must(device::SyncClient::create(*writer), "client");
+  auto reader_client = must(device::SyncClient::create(*reader), "client");
+  return {std::move(writer), std::move(reader), std::move(cases), std::move(writer_client),
+          std::move(reader_client)};
+}
+
+void check_pulled(const SetUp& set_up, const std::string& what, std::uint64_t pulled, std::size_t expected) {
+  if (pulled != expected) {
+    fail(set_up.name + ": " + what,
+         make_error("lost_changes", std::to_string(pulled) + " of " + std::to_string(expected) + " pulled"));
+  }
+}
+
+// (b) Each round, the writer pushes `new_changes` notes, then the reader's
+// whole sync_once is timed.
+Measure measure_pull(const SetUp& set_up, WriterAndReader& pair, const Servers& servers,
+                     const PostgresCluster* cluster, const ScaleOutWorkload& workload) {
   std::vector<double> pull_ms;
   const UsageMeter meter(servers, cluster);
   for (std::size_t round = 0; round < workload.rounds; ++round) {
-    write_notes(writer, cases, workload.new_changes, workload.value_bytes);
-    must(writer_client.sync_once(), "writer's push");
+    write_notes(*pair.writer, pair.cases, workload.new_changes, workload.value_bytes);
+    must(pair.writer_client.sync_once(), "writer's push");
     const auto start = Clock::now();
-    const auto pulled = must(reader_client.sync_once(), "reader's pull").pulled;
+    const auto pulled = must(pair.reader_client.sync_once(), "reader's pull").pulled;
     pull_ms.push_back(seconds_since(start) * 1000.0);
-    if (pulled != workload.new_changes) {
-      fail(set_up.name + ": incremental pull",
-           make_error("lost_changes",
-                      std::to_string(pulled) + " of " + std::to_string(workload.new_changes) + " pulled"));
-    }
+    check_pulled(set_up, "incremental pull", pulled, workload.new_changes);
   }
   const LatencySummary latency = summarize_latencies(pull_ms);
-  return {{set_up.name + ": (b) reader pulls " + std::to_string(workload.new_changes) + " new" +
+  return {{set_up.name + ": (b) pull " + std::to_string(workload.new_changes) + " new" +
                (servers.count() > 1 ? ", other instance" : ""),
+           static_cast<double>(workload.new_changes) / (latency.p50_ms / 1000.0), "changes/s", latency,
+           meter.servers()},
+          meter.database()};
+}
+
+// (c) Each round, the reader long-polls (SyncClient::watch: a sync, then a
+// pull that waits for news); once its long-poll is sent, the writer pushes
+// `new_changes` notes. Timed: from the start of the writer's push to the end
+// of the reader's sync that applied them. With two instances the reader is
+// parked on the other one and woken through PostgreSQL's NOTIFY.
+Measure measure_wake_up(const SetUp& set_up, WriterAndReader& pair, const Servers& servers,
+                        const PostgresCluster* cluster, const ScaleOutWorkload& workload,
+                        std::vector<double>& writer_push_ms) {
+  std::vector<double> wake_up_ms;
+  const UsageMeter meter(servers, cluster);
+  for (std::size_t round = 0; round < workload.rounds; ++round) {
+    write_notes(*pair.writer, pair.cases, workload.new_changes, workload.value_bytes);
+    std::promise<void> parked;
+    Clock::time_point applied;
+    std::size_t rounds_started = 0;
+    // Round 1 of watch() is a plain sync; round 2 long-polls; stop() before round 3.
+    const auto stop = [&] {
+      applied = Clock::now();
+      return ++rounds_started > 2;
+    };
+    bool parked_told = false;
+    const auto progress = [&](const device::SyncProgress& step) {
+      if (rounds_started == 2 && step.phase == device::SyncPhase::pulling && !parked_told) {
+        parked_told = true;  // the long-poll is sent right after this step
+        parked.set_value();
+      }
+      return true;
+    };
+    auto watched = std::async(std::launch::async, [&] { return pair.reader_client.watch(stop, progress); });
+    parked.get_future().wait();
+    // The long-poll request goes out after the step is reported; give it time
+    // to be parked, so that the wake-up is what is timed, not a plain pull.
+    std::this_thread::sleep_for(std::chrono::milliseconds(kParkSettleMs));
+    const auto start = Clock::now();
+    must(pair.writer_client.sync_once(), "writer's push");
+    writer_push_ms.push_back(seconds_since(start) * 1000.0);
+    const auto pulled = must(watched.get(), "reader's watch").pulled;
+    wake_up_ms.push_back(std::chrono::duration<double, std::milli>(applied - start).count());
+    check_pulled(set_up, "wake-up", pulled, workload.new_changes);
+  }
+  const LatencySummary latency = summarize_latencies(wake_up_ms);
+  return {{set_up.name + ": (c) wake-up" + (servers.count() > 1 ? ", other instance" : ""),
            static_cast<double>(workload.new_changes) / (latency.p50_ms / 1000.0), "changes/s", latency,
            meter.servers()},
           meter.database()};
@@ -201,7 +271,12 @@ SetUpFigures measure_set_up(const SetUp& set_up, PostgresCluster& cluster, const
   SetUpFigures figures;
   figures.push =
       measure_push(set_up, instance, servers, database, directory.path(), workload, figures.changes);
-  figures.pull = measure_pull(set_up, instance, servers, database, directory.path(), workload);
+  WriterAndReader pair = writer_and_reader(instance, servers, directory.path());
+  must(pair.writer_client.sync_once(), "writer's first sync");
+  must(instance.administration->add_case_member(pair.cases[0], "reader"), "member");
+  must(pair.reader_client.sync_once(), "reader's first sync");  // cursor at the head; session token stored
+  figures.pull = measure_pull(set_up, pair, servers, database, workload);
+  figures.wake_up = measure_wake_up(set_up, pair, servers, database, workload, figures.writer_push_ms);
   return figures;
 }
 
@@ -227,10 +302,10 @@ ScenarioReport scale_out_report(const ScaleOutWorkload& workload) {
   ScenarioReport report;
   report.number = 8;
   report.title = "scale out: push ingest of " + std::to_string(figures[0].changes) + " signed changes (" +
-                 std::to_string(workload.devices) + " devices) and incremental pull of " +
+                 std::to_string(workload.devices) + " devices), incremental pull and wake-up of " +
                  std::to_string(workload.new_changes) +
                  ", SQLCipher against PostgreSQL with 1 and 2 casefiled";
-  for (Measure SetUpFigures::*measure : {&SetUpFigures::push, &SetUpFigures::pull}) {
+  for (Measure SetUpFigures::*measure : {&SetUpFigures::push, &SetUpFigures::pull, &SetUpFigures::wake_up}) {
     for (const auto& set_up : figures) {
       report.rows.push_back((set_up.*measure).row);
       report.database_columns.push_back(
@@ -248,6 +323,22 @@ ScenarioReport scale_out_report(const ScaleOutWorkload& workload) {
       " rounds of (a writer pushes the new notes through the first instance, then the reader's whole "
       "sync_once is timed); rate from the median; with 2 casefiled the reader syncs through the other "
       "instance; CPU columns include the writer's pushes");
+  std::string writer_push = "(c): the writer's push alone (median of the same rounds), to subtract:";
+  for (std::size_t i = 0; i < figures.size(); ++i) {
+    char median[96];
+    std::snprintf(median, sizeof median, "%s %s %.1f ms", i == 0 ? "" : ";", set_ups[i].name.c_str(),
+                  summarize_latencies(figures[i].writer_push_ms).p50_ms);
+    writer_push += median;
+  }
+  report.notes.push_back(
+      "(c): " + std::to_string(workload.rounds) +
+      " rounds of (the reader runs SyncClient::watch: a sync, then a long-poll pull; " +
+      std::to_string(kParkSettleMs) +
+      " ms after the long-poll is sent, the writer pushes the new notes through the first instance); timed "
+      "from the start of the writer's push to the end of the reader's sync that applied them; rate from the "
+      "median; with 2 casefiled the reader is parked on the other instance and woken through PostgreSQL's "
+      "LISTEN/NOTIFY");
+  report.notes.push_back(writer_push);
   report.notes.push_back(
       "server CPU s and VmHWM: casefiled, summed over the instances; postgres: the postmaster, its live "
       "backends and those it reaped (/proc), VmHWM summed over live processes (shared buffers counted in "
