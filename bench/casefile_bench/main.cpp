@@ -3,7 +3,7 @@
 // prints one table a scenario with its baseline measured in the same run
 // (docs/benchmarks.md, "casefile-bench").
 //
-//   casefile-bench [--scenario 1,2,3,4,5,6,7] [--changes N] [--devices N] ...
+//   casefile-bench [--scenario 1,2,3,4,5,6,7,8] [--changes N] [--devices N] ...
 //   (casefile-bench --help lists every flag)
 #include <cstdio>
 #include <cstdlib>
@@ -14,6 +14,7 @@
 
 #include "bench/casefile_bench/connections_scenario.hpp"
 #include "bench/casefile_bench/peer_scenarios.hpp"
+#include "bench/casefile_bench/scale_out_scenario.hpp"
 #include "bench/casefile_bench/sync_scenarios.hpp"
 
 namespace {
@@ -25,15 +26,19 @@ constexpr const char* kUsage =
     "                      [--small-store N] [--large-store N] [--new-changes N]\n"
     "                      [--connections N] [--period S] [--duration S]\n"
     "                      [--threads N] [--seconds S] [--rounds R] [--node-modules DIR]\n"
+    "                      [--scale-changes N] [--scale-devices N] [--scale-rounds N]\n"
     "  --scenario      comma-separated, of 1 (push ingest), 2 (initial pull), 3 (incremental pull),\n"
     "                  4 (many connections syncing periodically),\n"
     "                  5 (TLS handshakes vs minimal Beast), 6 (keep-alive vs nginx),\n"
-    "                  7 (push and pull vs PouchDB); default: all of them\n"
+    "                  7 (push and pull vs PouchDB), 8 (scale out: SQLCipher, PostgreSQL with 1 and 2\n"
+    "                  casefiled); default: all of them\n"
     "  --changes       documents of scenarios 1, 2 and 7 (default 100000)\n"
     "  --devices       pushing devices of scenario 1 (default 8)\n"
     "  --small-store, --large-store   scenario 3's stores (default 10000 and 1000000)\n"
     "  --connections, --period, --duration   scenario 4 (default 2000 connections, a sync every 5 s, 30 s)\n"
     "  --threads, --seconds, --rounds scenarios 5 and 6's load (default 4, 2, 3)\n"
+    "  --scale-changes, --scale-devices, --scale-rounds   scenario 8's push (default 20000 changes,\n"
+    "                  4 devices) and incremental-pull rounds (default 10)\n"
     "  --node-modules  where bench/peer/package.json was npm-installed (default: the build's peer/)\n";
 
 [[noreturn]] void usage_error(const std::string& message) {
@@ -60,6 +65,7 @@ int main(int argc, char** argv) {
   IncrementalPullWorkload incremental_workload;
   TransportWorkload transport_workload;
   ConnectionsWorkload connections_workload;
+  ScaleOutWorkload scale_out_workload;
   PouchdbPeer peer{CASEFILE_PEER_SCRIPT, CASEFILE_PEER_NODE_MODULES};
   for (int i = 1; i < argc; ++i) {
     const std::string argument = argv[i];
@@ -73,7 +79,7 @@ int main(int argc, char** argv) {
       std::stringstream list(value);
       for (std::string item; std::getline(list, item, ',');) {
         const auto number = count_argument("--scenario", item.c_str());
-        if (number > 7) usage_error("no scenario " + item);
+        if (number > 8) usage_error("no scenario " + item);
         scenarios.insert(static_cast<int>(number));
       }
     } else if (argument == "--changes") {
@@ -100,13 +106,19 @@ int main(int argc, char** argv) {
       transport_workload.seconds = static_cast<double>(count_argument(argument, value));
     } else if (argument == "--rounds") {
       transport_workload.rounds = static_cast<unsigned>(count_argument(argument, value));
+    } else if (argument == "--scale-changes") {
+      scale_out_workload.changes = count_argument(argument, value);
+    } else if (argument == "--scale-devices") {
+      scale_out_workload.devices = count_argument(argument, value);
+    } else if (argument == "--scale-rounds") {
+      scale_out_workload.rounds = count_argument(argument, value);
     } else if (argument == "--node-modules") {
       peer.node_modules = value;
     } else {
       usage_error("unknown argument: " + argument);
     }
   }
-  if (scenarios.empty()) scenarios = {1, 2, 3, 4, 5, 6, 7};
+  if (scenarios.empty()) scenarios = {1, 2, 3, 4, 5, 6, 7, 8};
 
   std::printf("# casefile-bench\n");
   // The transport scenarios first: their minimal server forks, which is
@@ -121,5 +133,6 @@ int main(int argc, char** argv) {
   if (scenarios.count(4)) print_report(connections_report(connections_workload));
   if (scenarios.count(3)) print_report(incremental_pull_report(incremental_workload));
   if (scenarios.count(7)) print_report(pouchdb_report(sync_workload, peer));
+  if (scenarios.count(8)) print_report(scale_out_report(scale_out_workload));
   return 0;
 }

@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/casefile_bench/sync_timing.hpp"
 #include "bench/support/bench_instance.hpp"
 #include "bench/support/raw_insert.hpp"
 #include "crypto/ed25519.hpp"
@@ -22,54 +23,10 @@ namespace casefile::bench {
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kCasesPerDevice = 2;
 
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
 unsigned cores() { return std::max(1u, std::thread::hardware_concurrency()); }
-
-// Runs body(i) for i in [0, count) on `count` threads at once.
-template <class Body>
-void on_threads(std::size_t count, Body body) {
-  std::vector<std::thread> threads;
-  for (std::size_t i = 0; i < count; ++i) threads.emplace_back([&body, i] { body(i); });
-  for (auto& thread : threads) thread.join();
-}
-
-// Records the time between successive progress steps of one phase: each is
-// one batch (push) or one page (pull) from the device's side.
-class StepTimer {
- public:
-  explicit StepTimer(device::SyncPhase phase) : phase_(phase) {}
-  device::SyncProgressCallback callback() {
-    return [this](const device::SyncProgress& progress) {
-      const auto now = Clock::now();
-      if (progress.phase == phase_) {
-        if (started_) latencies_ms_.push_back(std::chrono::duration<double, std::milli>(now - last_).count());
-        started_ = true;
-        last_ = now;
-      } else {
-        started_ = false;
-      }
-      return true;
-    };
-  }
-  const std::vector<double>& latencies_ms() const { return latencies_ms_; }
-
- private:
-  device::SyncPhase phase_;
-  bool started_ = false;
-  Clock::time_point last_;
-  std::vector<double> latencies_ms_;
-};
-
-ProcessUsage usage_between(const ProcessUsage& before, const ProcessUsage& after) {
-  return {after.cpu_seconds - before.cpu_seconds, after.peak_rss_mib};
-}
 
 // Ed25519 verifications a second on all cores: `count` verifications of one
 // signature over a 32-byte message (a batch's Merkle root), split among threads.

@@ -5,11 +5,14 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 
 #include "crypto/key_file.hpp"
 #include "crypto/random.hpp"
 #include "device/enrolment.hpp"
+#include "server/access/postgres_control_store.hpp"
+#include "server/access/sqlcipher_control_store.hpp"
 #include "sync/device_authentication.hpp"
 
 namespace casefile::bench {
@@ -60,14 +63,24 @@ void capture_notes(device::FieldDevice& device, std::span<const sync::CaseId> ca
   }
 }
 
-BenchInstance make_instance(const fs::path& directory) {
+BenchInstance make_instance(const fs::path& directory, const std::optional<std::string>& postgres_url) {
   BenchInstance instance;
   server::InstanceRequest request;
   request.root = directory / "instance";
   request.admin_passphrase = kAdminPassphrase;
   instance.summary = must(server::create_instance(request), "create_instance");
   instance.root = request.root;
-  instance.control = must(server::SqlCipherControlStore::open_in_instance(instance.root), "open control.db");
+  if (postgres_url) {
+    std::ofstream config(server::InstanceLayout(instance.root).config(), std::ios::app);
+    config << "\n[store]\nkind = \"postgres\"\npostgres_url = \"" << *postgres_url << "\"\n";
+    if (!config.flush())
+      fail("configure the store", make_error("io_error", "cannot append to casefiled.toml"));
+    instance.control =
+        must(server::PostgresControlStore::open(*postgres_url, 1), "open the PostgreSQL control store");
+  } else {
+    instance.control =
+        must(server::SqlCipherControlStore::open_in_instance(instance.root), "open control.db");
+  }
   instance.administration = std::make_unique<server::AccessAdministration>(*instance.control, "admin:bench");
   auto seed = must(crypto::load_key_file(server::InstanceLayout(instance.root).authority_key(),
                                          kAdminPassphrase, crypto::kKeyFilePurposeOrgAuthority),

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -14,7 +15,7 @@
 #include "crypto/ed25519.hpp"
 #include "device/field_device.hpp"
 #include "server/access/access_administration.hpp"
-#include "server/access/sqlcipher_control_store.hpp"
+#include "server/access/control_store.hpp"
 #include "server/instance.hpp"
 
 namespace casefile::bench {
@@ -36,14 +37,17 @@ inline void must(const Status& status, const std::string& what) {
 struct BenchInstance {
   std::filesystem::path root;
   server::InstanceSummary summary;
-  std::unique_ptr<server::SqlCipherControlStore> control;
+  std::unique_ptr<server::ControlStore> control;  // the one casefiled reads: control.db or PostgreSQL
   std::unique_ptr<server::AccessAdministration> administration;
   std::unique_ptr<crypto::Ed25519PrivateKey> authority;
 };
 
 // A new instance under `directory`/instance (create_instance), its control
-// store and authority key open.
-BenchInstance make_instance(const std::filesystem::path& directory);
+// store and authority key open. With `postgres_url`, the instance's stores
+// are on that PostgreSQL database ([store] kind = "postgres" in its
+// casefiled.toml, docs/scale.md), and so is the control store opened here.
+BenchInstance make_instance(const std::filesystem::path& directory,
+                            const std::optional<std::string>& postgres_url = std::nullopt);
 
 // A device of `user` (added as a lawyer) in `directory`, enrolled with a code
 // against casefiled on `port` and certified by the authority.

@@ -11,8 +11,11 @@
 // system user (runuser). A missing PostgreSQL is an error that fails the test
 // (std::runtime_error), never a skip.
 //
-// The server runs with fsync=off: tests never crash it, only its clients, and
-// an fsync per commit would make the suite slower and prove nothing more.
+// The tests' server runs with fsync=off: tests never crash it, only its
+// clients, and an fsync per commit would make the suite slower and prove
+// nothing more. A benchmark (casefile-bench scenario 8) starts a durable one
+// of its own instead: PostgreSQL's defaults, an fsync per commit, as
+// SQLCipher's synchronous=FULL.
 #pragma once
 
 #include <arpa/inet.h>
@@ -51,9 +54,15 @@ class PostgresCluster {
     static std::mutex mutex;
     static std::unique_ptr<PostgresCluster> cluster;
     const std::lock_guard lock(mutex);
-    if (!cluster) cluster.reset(new PostgresCluster());
+    if (!cluster) cluster = std::make_unique<PostgresCluster>(Durability::fsync_off);
     return *cluster;
   }
+
+  enum class Durability { fsync_off, durable };
+
+  // A cluster of its own (shared() is the tests' one), stopped and removed
+  // with the object. Throws std::runtime_error, as shared() does.
+  explicit PostgresCluster(Durability durability) : durability_(durability) { start(); }
 
   ~PostgresCluster() {
     (void)run_shell_command(as_owner("pg_ctl -D " + data_directory() + " -m fast -w stop") +
@@ -87,12 +96,21 @@ class PostgresCluster {
 
   unsigned short port() const { return port_; }
 
+  // The postmaster's process id (the first line of postmaster.pid), whose
+  // children are the server's other processes; 0 when unreadable.
+  pid_t postmaster_pid() const {
+    std::ifstream in(directory_ / "data" / "postmaster.pid");
+    long pid = 0;
+    in >> pid;
+    return static_cast<pid_t>(pid);
+  }
+
   static crypto::SecretBytes secret(const std::string& text) {
     return crypto::SecretBytes(crypto::as_bytes(text));
   }
 
  private:
-  PostgresCluster() {
+  void start() {
     const std::filesystem::path binaries(kPostgresBinaries);
     if (!std::filesystem::exists(binaries / "initdb") || !std::filesystem::exists(binaries / "pg_ctl")) {
       throw std::runtime_error(std::string("PostgreSQL 15 is not installed (no ") + kPostgresBinaries +
@@ -134,11 +152,14 @@ class PostgresCluster {
     std::string failure;
     for (int attempt = 0; attempt < 5; ++attempt) {
       port_ = free_loopback_port();
-      const CommandRun started = run(
-          "pg_ctl -D " + data_directory() + " -l " + (directory_ / "server.log").string() +
-          " -w -t 60 -o \"-c listen_addresses=127.0.0.1 -p " + std::to_string(port_) + " -k " +
-          directory_.string() +
-          " -c fsync=off -c full_page_writes=off -c synchronous_commit=off -c max_connections=200\" start");
+      const CommandRun started =
+          run("pg_ctl -D " + data_directory() + " -l " + (directory_ / "server.log").string() +
+              " -w -t 60 -o \"-c listen_addresses=127.0.0.1 -p " + std::to_string(port_) + " -k " +
+              directory_.string() +
+              (durability_ == Durability::fsync_off
+                   ? " -c fsync=off -c full_page_writes=off -c synchronous_commit=off"
+                   : "") +
+              " -c max_connections=200\" start");
       if (started.exit_code == 0) return;
       failure = started.out;
     }
@@ -213,6 +234,7 @@ class PostgresCluster {
     watchdog_pipe_ = fds[1];
   }
 
+  Durability durability_;
   std::filesystem::path directory_;
   bool run_as_postgres_ = false;
   std::string password_;
