@@ -48,9 +48,9 @@ TEST(ChangeEncoding, MatchesTheDocumentedBytes) {
       "73746174656d656e74"  // set_field "statement"
       "05"
       "00000002"
-      "dead"      // sealed envelope
-      "00000000"  // supersedes nothing;
-      EXPECT_EQ(crypto::to_hex(encode_change(example_change())), expected);
+      "dead"       // sealed envelope
+      "00000000";  // supersedes nothing
+  EXPECT_EQ(crypto::to_hex(encode_change(example_change())), expected);
 }
 
 TEST(ChangeEncoding, DecodesWhatItEncodes) {
