@@ -29,8 +29,8 @@ release: deps $(RELEASE_DIR)/build.ninja
 # Tests too long for make test's 30-minute budget on two cores; make soak
 # runs them (docs/testing-e2e.md): the 200 MB attachment upload cut five times,
 # and the fault-injection soaks (24 server kills, three devices through a dropping
-# network, full disks), and the move of an instance from SQLCipher to PostgreSQL.
-LONG_TESTS := ^e2e[.]AttachmentsE2eTest[.]ALargeUpload|^e2e[.]CrashTest[.]ServerKilledTwentyFour|^e2e[.]NetworkFaultTest[.]ThreeDevices|^e2e[.]FullDiskTest[.]|^e2e[.]store_migration$$
+# network, full disks).
+LONG_TESTS := ^e2e[.]AttachmentsE2eTest[.]ALargeUpload|^e2e[.]CrashTest[.]ServerKilledTwentyFour|^e2e[.]NetworkFaultTest[.]ThreeDevices|^e2e[.]FullDiskTest[.]
 
 # The heaviest end-to-end drills at a tenth of their size (CASEFILE_E2E_SCALE,
 # docs/testing-e2e.md): every assertion still runs; make soak runs them whole.
