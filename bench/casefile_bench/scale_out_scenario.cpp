@@ -115,10 +115,7 @@ Measure measure_push(const SetUp& set_up, BenchInstance& instance, const Servers
     for (std::size_t c = 0; c < kCasesPerDevice; ++c)
       device_cases[d].push_back(create_bench_case(devices[d]));
   }
-  on_threads(workload.devices, [&](std::size_t d) {
-    const std::size_t share = workload.changes / workload.devices + (d < workload.changes % workload.devices);
-    capture_notes(devices[d], device_cases[d], share, workload.value_bytes);
-  });
+  capture_shares(devices, device_cases, workload.changes, workload.value_bytes);
   std::vector<std::uint64_t> outbox_depths;
   std::vector<device::SyncClient> clients;
   for (auto& field_device : devices) {

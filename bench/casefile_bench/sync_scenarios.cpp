@@ -71,11 +71,7 @@ PushPullFigures measure_push_and_pull(const SyncWorkload& workload) {
     }
   }
 
-  // Offline capture, not timed: each device writes its share of the notes.
-  on_threads(workload.devices, [&](std::size_t d) {
-    const std::size_t share = workload.changes / workload.devices + (d < workload.changes % workload.devices);
-    capture_notes(devices[d], device_cases[d], share, workload.value_bytes);
-  });
+  capture_shares(devices, device_cases, workload.changes, workload.value_bytes);
 
   // The baselines' rows: every outbox's change bytes.
   std::vector<crypto::Bytes> rows;

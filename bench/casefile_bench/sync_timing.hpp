@@ -1,6 +1,7 @@
 // Timing pieces of casefile-bench's sync scenarios (sync_scenarios.cpp,
-// scale_out_scenario.cpp): a wall clock, a fan-out onto threads, and a timer
-// of the steps a SyncClient reports (one push batch, one pull page).
+// scale_out_scenario.cpp): a wall clock, a fan-out onto threads, the devices'
+// offline capture before a push, and a timer of the steps a SyncClient
+// reports (one push batch, one pull page).
 #pragma once
 
 #include <chrono>
@@ -8,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/support/bench_instance.hpp"
 #include "bench/support/process_usage.hpp"
 #include "device/sync_client.hpp"
 
@@ -25,6 +27,17 @@ void on_threads(std::size_t count, Body body) {
   std::vector<std::thread> threads;
   for (std::size_t i = 0; i < count; ++i) threads.emplace_back([&body, i] { body(i); });
   for (auto& thread : threads) thread.join();
+}
+
+// Offline capture, not timed: `changes` notes shared out among the devices,
+// device d writing its share in its own cases `device_cases[d]`, all at once.
+inline void capture_shares(std::vector<device::FieldDevice>& devices,
+                           const std::vector<std::vector<sync::CaseId>>& device_cases, std::size_t changes,
+                           std::size_t value_bytes) {
+  on_threads(devices.size(), [&](std::size_t d) {
+    const std::size_t share = changes / devices.size() + (d < changes % devices.size());
+    capture_notes(devices[d], device_cases[d], share, value_bytes);
+  });
 }
 
 // Records the time between successive progress steps of one phase: each is
