@@ -744,8 +744,6 @@ struct SyncClient::State {
     }
   }
 
-  // Pulls until has_more is false. With `wait`, the first request is a
-  // long-poll: it returns with the next change, or empty after `wait`.
   // A page from `cursor`; with `wait`, a long-poll held up to that long.
   HttpsRequest pull_request(const std::string& cursor, std::chrono::seconds wait) const {
     std::string target =
@@ -754,6 +752,8 @@ struct SyncClient::State {
     return HttpsRequest{"GET", target, {}, {}, std::chrono::milliseconds(wait)};
   }
 
+  // Pulls until has_more is false. With `wait`, the first request is a
+  // long-poll: it returns with the next change, or empty after `wait`.
   Status pull(SyncReport& report, const SyncProgressCallback& progress, std::chrono::seconds wait) {
     std::uint64_t done = 0;
     bool healed = false;
